@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sluice needs to build, run and test.
+# Idempotent: packages already present are skipped, apt runs only when something is missing.
+#   scripts/deps.sh          build + run dependencies
+#   scripts/deps.sh --test   also the programs the tests drive (ffmpeg, promtool, ...)
+set -euo pipefail
+
+build_pkgs=(
+  meson ninja-build pkg-config gcc clang clang-format
+  libglib2.0-dev libsoup-3.0-dev libyaml-dev libjson-glib-dev libssl-dev libhiredis-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools
+  curl
+)
+test_pkgs=(
+  ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav
+)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
