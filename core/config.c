@@ -396,7 +396,8 @@ SlConfig *sl_config_load(const char *cli_file, const char *cli_body, GError **er
   if (body != NULL)
     return sl_config_new_from_text(body, strlen(body), body_name ? body_name : "<--config-body>",
                                    error);
-  return sl_config_new_from_text("", 0, "<embedded default>", error);
+  return sl_config_new_from_text(sl_embedded_default_config, strlen(sl_embedded_default_config),
+                                 "<embedded default>", error);
 }
 
 void sl_config_free(SlConfig *cfg)

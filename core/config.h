@@ -67,6 +67,9 @@ typedef struct {
   const char *alias_of; /* legacy spelling: the value is stored under this canonical path */
 } SlKeyDef;
 
+/* The configuration used when no source is given (config-default.c). */
+extern const char sl_embedded_default_config[];
+
 /* The core's own table, terminated by a NULL path (config-keys.c). */
 extern const SlKeyDef sl_core_keys[];
 

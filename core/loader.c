@@ -251,17 +251,20 @@ static void open_plugin(SlPlugin *pl)
   module = g_module_open(pl->file, G_MODULE_BIND_LOCAL);
   if (module == NULL) {
     pl->state = SL_PLUGIN_REFUSED;
+    pl->refusal_code = SL_LOADER_ERROR_OPEN;
     pl->refusal = g_strdup_printf("cannot be opened: %s", g_module_error());
     return;
   }
   if (!g_module_symbol(module, SLUICE_PLUGIN_ENTRY_SYMBOL, (gpointer *)&entry) || entry == NULL) {
     pl->state = SL_PLUGIN_REFUSED;
+    pl->refusal_code = SL_LOADER_ERROR_NO_ENTRY;
     pl->refusal = g_strdup_printf("has no entry symbol %s(): not a sluice plugin",
                                   SLUICE_PLUGIN_ENTRY_SYMBOL);
     return;
   }
   if (!sl_plugin_check_desc(entry(), expected, pl, &err)) {
     pl->state = SL_PLUGIN_REFUSED;
+    pl->refusal_code = (SlLoaderError)err->code;
     pl->refusal = g_strdup(err->message);
     return;
   }
@@ -300,7 +303,7 @@ gboolean sl_plugin_set_load(SlPluginSet *set, const char *const *enable, GError 
     pl->enabled = TRUE;
     open_plugin(pl);
     if (pl->state == SL_PLUGIN_REFUSED) {
-      g_set_error(error, SL_LOADER_ERROR, SL_LOADER_ERROR_OPEN, "plugin '%s' (%s) refused: %s",
+      g_set_error(error, SL_LOADER_ERROR, pl->refusal_code, "plugin '%s' (%s) refused: %s",
                   pl->name, pl->file, pl->refusal);
       return FALSE;
     }

@@ -50,6 +50,7 @@ typedef struct {
   SlPluginState state;
   gboolean enabled;
   char *refusal;   /* why it was refused (REFUSED only) */
+  SlLoaderError refusal_code; /* which check refused it (REFUSED only) */
   GModule *module; /* resident; NULL unless LOADED */
 
   /* Host copies, zero-filled beyond what the plugin's struct sizes cover (LOADED only). */

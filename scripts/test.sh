@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: the normal build (unit, end-to-end, lint), then the unit tests again in an
+# ASan+UBSan build. Prints one closing line "N passed, N failed[, N skipped]" counting individual
+# checks, and writes it to <build>/test-summary.txt.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+asan_only=0
+build=build
+for a in "$@"; do
+  case "$a" in
+    --asan-only) asan_only=1 ;;
+    *) build=$a ;;
+  esac
+done
+
+logs=()
+if [ $asan_only -eq 0 ]; then
+  rm -f "$build/meson-logs/testlog.json"
+  meson test -C "$build" --print-errorlogs --num-processes 2 --no-rebuild
+  logs+=("$build/meson-logs/testlog.json")
+fi
+
+asan=build-asan
+if [ ! -f $asan/build.ninja ]; then
+  meson setup $asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
+fi
+if ninja -C $asan >$asan.log 2>&1; then
+  rm -f $asan/meson-logs/testlog.json
+  meson test -C $asan --suite unit --print-errorlogs --num-processes 2 --no-rebuild
+else
+  cat $asan.log
+  echo '{"name": "asan-build", "stdout": "", "result": "FAIL"}' > $asan/meson-logs/testlog.json
+fi
+logs+=("$asan/meson-logs/testlog.json")
+
+python3 scripts/summarize.py "${logs[@]}" | tee "$build/test-summary.txt.tmp"
+status=${PIPESTATUS[0]}
+tail -n 1 "$build/test-summary.txt.tmp" > "$build/test-summary.txt"
+rm -f "$build/test-summary.txt.tmp"
+exit $status

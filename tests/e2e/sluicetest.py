@@ -1,0 +1,143 @@
+"""Shared helpers for sluice's end-to-end tests: TAP output, free ports, running sluice.
+
+Only the Python standard library is used, so the tests run on a fresh Debian machine.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+SLUICE = os.environ.get("SLUICE_BIN", "sluice")
+SRC = os.environ.get("SLUICE_SOURCE_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("SLUICE_BUILD_ROOT", os.path.join(SRC, "build"))
+
+
+class Tap:
+    """Minimal TAP producer: one line per check, the plan at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok" if cond else "not ok") + " %d - %s" % (self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            if diag:
+                for line in str(diag).splitlines():
+                    print("# " + line, flush=True)
+        return cond
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, why), flush=True)
+
+    def run(self, fn):
+        """Runs one test function; an exception is a failure with its traceback."""
+        name = fn.__name__.replace("test_", "").replace("_", " ")
+        try:
+            fn()
+            self.ok(True, name)
+        except Exception:
+            self.ok(False, name, traceback.format_exc())
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    """Returns (status, body) without raising on HTTP error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def write_config(text, directory=None):
+    fd, path = tempfile.mkstemp(suffix=".yaml", dir=directory)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(args, env=None, timeout=60, **kw):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run(args, env=e, timeout=timeout, capture_output=True, text=True, **kw)
+
+
+class Sluice:
+    """A running sluice service; stderr is collected line by line."""
+
+    def __init__(self, args, env=None, binary=None):
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen([binary or SLUICE] + list(args), env=e,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def wait_for(self, text, timeout=10):
+        """Waits until a stderr line contains `text`; False when the process ends first."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if any(text in l for l in self.lines):
+                    return True
+                if self.proc.poll() is not None and not self.reader.is_alive():
+                    return False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.1))
+
+    def wait_ready(self, timeout=10):
+        if not self.wait_for(" ready: ", timeout):
+            raise AssertionError("sluice did not become ready:\n" + self.log())
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.reader.join(timeout=2)
