@@ -4,8 +4,7 @@
  * meant for a person who just runs `sluice`: the health and metrics surfaces are on. */
 #include "config.h"
 
-const char sl_embedded_default_config[] =
-    "# sluice embedded single-node default\n"
-    "health_port: 7888\n"
-    "prometheus_port: 7889\n"
-    "output_dir: ./recordings\n";
+const char sl_embedded_default_config[] = "# sluice embedded single-node default\n"
+                                          "health_port: 7888\n"
+                                          "prometheus_port: 7889\n"
+                                          "output_dir: ./recordings\n";

@@ -23,6 +23,7 @@ typedef struct {
 
 struct _SlConfig {
   char *source;
+  char *text; /* the YAML as read, for handler processes */
   SlYamlNode *root;
   GHashTable *schema;   /* schema path → const SlKeyDef* */
   GHashTable *defaults; /* schema path → SlValue* parsed from SlKeyDef.def */
@@ -337,6 +338,7 @@ SlConfig *sl_config_new_from_text(const char *text, gsize len, const char *sourc
 {
   g_autoptr(SlConfig) cfg = g_new0(SlConfig, 1);
   cfg->source = g_strdup(source);
+  cfg->text = g_strndup(text ? text : "", text ? len : 0);
   cfg->schema = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   cfg->defaults = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
   cfg->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
@@ -405,6 +407,7 @@ void sl_config_free(SlConfig *cfg)
   if (cfg == NULL)
     return;
   g_free(cfg->source);
+  g_free(cfg->text);
   sl_yaml_node_free(cfg->root);
   g_clear_pointer(&cfg->schema, g_hash_table_unref);
   g_clear_pointer(&cfg->defaults, g_hash_table_unref);
@@ -416,6 +419,11 @@ void sl_config_free(SlConfig *cfg)
 const char *sl_config_source(const SlConfig *cfg)
 {
   return cfg->source;
+}
+
+const char *sl_config_text(const SlConfig *cfg)
+{
+  return cfg->text;
 }
 
 /* Environment overrides are stored as values written on "line 0". */

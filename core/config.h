@@ -100,6 +100,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SlConfig, sl_config_free)
 /* "FILE" or "<SLUICE_CONFIG_BODY>" or "<embedded default>". */
 const char *sl_config_source(const SlConfig *cfg);
 
+/* The YAML text as read (transfer none): handler processes re-read the same config. */
+const char *sl_config_text(const SlConfig *cfg);
+
 /* Apply LIVEKIT_API_KEY / LIVEKIT_API_SECRET. Call before validation. */
 void sl_config_apply_env(SlConfig *cfg);
 

@@ -149,6 +149,41 @@ static void host_register_secret(const SluiceHost *host, const char *secret)
   sl_log_register_secret(secret);
 }
 
+static SluiceSession *host_session_start(const SluiceHost *host, const SluiceSessionRequest *req,
+                                         int *media_fd, GError **error)
+{
+  HostCtx *ctx = ctx_of(host);
+  SluiceSessionRequest r = {0};
+  if (ctx->env.sessions == NULL) {
+    g_set_error(error, SLUICE_SESSION_ERROR, SLUICE_SESSION_ERROR_INTERNAL,
+                "sessions are started by the service process, not a handler");
+    return NULL;
+  }
+  if (req == NULL ||
+      req->size < G_STRUCT_OFFSET(SluiceSessionRequest, stream_key) + sizeof(const char *)) {
+    g_set_error(error, SLUICE_SESSION_ERROR, SLUICE_SESSION_ERROR_INTERNAL,
+                "session request too small");
+    return NULL;
+  }
+  /* Copy rule as for descriptors: an older plugin's request reads as zero past its size. */
+  memcpy(&r, req, MIN(req->size, sizeof r));
+  return sl_sessions_start(ctx->env.sessions, ctx->plugin, &r, media_fd, error);
+}
+
+static void host_session_end(const SluiceHost *host, SluiceSession *session, const char *error)
+{
+  HostCtx *ctx = ctx_of(host);
+  if (ctx->env.sessions != NULL && session != NULL)
+    sl_sessions_publisher_ended(ctx->env.sessions, session, error);
+}
+
+static void host_session_add_bytes(const SluiceHost *host, SluiceSession *session, guint64 bytes)
+{
+  HostCtx *ctx = ctx_of(host);
+  if (ctx->env.sessions != NULL && session != NULL)
+    sl_sessions_add_bytes(ctx->env.sessions, session, bytes);
+}
+
 const SluiceHost *sl_host_attach(SlPlugin *plugin, const SlHostEnv *env)
 {
   HostCtx *ctx = g_new0(HostCtx, 1);
@@ -175,6 +210,9 @@ const SluiceHost *sl_host_attach(SlPlugin *plugin, const SlHostEnv *env)
       .emit_event = host_emit_event,
       .redact = host_redact,
       .register_secret = host_register_secret,
+      .session_start = host_session_start,
+      .session_end = host_session_end,
+      .session_add_bytes = host_session_add_bytes,
   };
   plugin->host = ctx;
   return &ctx->pub;
@@ -210,8 +248,10 @@ gboolean sl_host_init_plugins(SlPluginSet *set, const SlHostEnv *env, GError **e
       return FALSE;
     }
     ctx_of(host)->initialised = TRUE;
-    sl_info("plugins", "loaded %s %s (%s, ABI %u.%u) from %s", pl->name, pl->desc.version,
-            sl_plugin_kind_name(pl->desc.kind), pl->desc.abi_major, pl->desc.abi_minor, pl->file);
+    /* Every handler loads the plugins again; say so once, in the service. */
+    sl_log(g_strcmp0(env->process, "service") == 0 ? SLUICE_LOG_INFO : SLUICE_LOG_DEBUG, "plugins",
+           "loaded %s %s (%s, ABI %u.%u) from %s", pl->name, pl->desc.version,
+           sl_plugin_kind_name(pl->desc.kind), pl->desc.abi_major, pl->desc.abi_minor, pl->file);
   }
   return TRUE;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "loader.h"
 #include "metrics.h"
+#include "session.h"
 
 #include <sluice/host.h>
 
@@ -30,6 +31,7 @@ typedef struct {
   const char *process; /* "service" or "handler" */
   SlEventFunc on_event;
   gpointer on_event_data;
+  SlSessions *sessions; /* service process only; NULL in handlers */
 } SlHostEnv;
 
 /* Build `plugin`'s table (stored in plugin->host) from `env` (copied, pointers borrowed). */

@@ -49,9 +49,9 @@ typedef struct {
   char *name; /* from the descriptor, or the file name when refused early */
   SlPluginState state;
   gboolean enabled;
-  char *refusal;   /* why it was refused (REFUSED only) */
+  char *refusal;              /* why it was refused (REFUSED only) */
   SlLoaderError refusal_code; /* which check refused it (REFUSED only) */
-  GModule *module; /* resident; NULL unless LOADED */
+  GModule *module;            /* resident; NULL unless LOADED */
 
   /* Host copies, zero-filled beyond what the plugin's struct sizes cover (LOADED only). */
   SluicePluginDesc desc;

@@ -1,5 +1,6 @@
 /* The `sluice` command: runs the service, and small subcommands for people. */
 #include "config.h"
+#include "handler.h"
 #include "loader.h"
 #include "log.h"
 #include "service.h"
@@ -209,6 +210,9 @@ int main(int argc, char **argv)
   } else if (strcmp(cmd, "config") == 0 && a.rest->len > 1 &&
              strcmp(g_ptr_array_index(a.rest, 1), "check") == 0) {
     status = cmd_config_check(&a);
+  } else if (strcmp(cmd, "handler") == 0) {
+    /* internal: started by the service, one process per session */
+    status = sl_handler_main();
   } else if (strcmp(cmd, "plugins") == 0) {
     status = cmd_plugins(&a);
   } else {

@@ -4,13 +4,17 @@
 #include "cpu.h"
 #include "host.h"
 #include "http.h"
+#include "ingress.h"
 #include "log.h"
+#include "redact.h"
+#include "session.h"
 #include "sluice-build.h"
 
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Job types and the cpu_cost key each one's cost comes from ("<type>_cpu_cost"). */
 static const char *const ingress_types[] = {
@@ -35,6 +39,9 @@ struct _SlService {
   SlCpuMonitor *cpu;
   SlAdmission *admission;
   SlHttp *http;
+  SlIngressStore *ingresses;
+  SlSessions *session_mgr;
+  GStrv plugin_path;
   GMainLoop *loop;
   char *node_id;
   GStrv ingress_fit; /* job types whose cost fits this node at all */
@@ -275,6 +282,8 @@ static gboolean setup_metrics(SlService *svc, GError **error)
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
+static void on_session_count(guint active, gpointer data);
+
 SlService *sl_service_new(SlConfig *config, GError **error)
 {
   g_autoptr(SlService) svc = g_new0(SlService, 1);
@@ -301,6 +310,29 @@ SlService *sl_service_new(SlConfig *config, GError **error)
     return NULL;
   if (!setup_metrics(svc, error))
     return NULL;
+  svc->ingresses = sl_ingress_store_new();
+  if (!sl_ingress_store_load_config(svc->ingresses, config, error))
+    return NULL;
+  {
+    g_autoptr(GPtrArray) diags = sl_diag_array_new();
+    svc->plugin_path = sl_service_plugin_path(config, diags);
+  }
+  {
+    SlSessionsEnv env = {
+        .config = config,
+        .ingresses = svc->ingresses,
+        .admission = svc->admission,
+        .cpu = svc->cpu,
+        .metrics = svc->metrics,
+        .node_id = svc->node_id,
+        .plugin_path = (const char *const *)svc->plugin_path,
+        .on_count_changed = on_session_count,
+        .user_data = svc,
+    };
+    svc->session_mgr = sl_sessions_new(&env, error);
+    if (svc->session_mgr == NULL)
+      return NULL;
+  }
   return g_steal_pointer(&svc);
 }
 
@@ -315,6 +347,9 @@ void sl_service_free(SlService *svc)
   if (svc->sigint_source)
     g_source_remove(svc->sigint_source);
   g_clear_pointer(&svc->http, sl_http_free);
+  g_clear_pointer(&svc->session_mgr, sl_sessions_free);
+  g_clear_pointer(&svc->ingresses, sl_ingress_store_free);
+  g_strfreev(svc->plugin_path);
   g_clear_pointer(&svc->admission, sl_admission_free);
   g_clear_pointer(&svc->cpu, sl_cpu_monitor_free);
   g_clear_pointer(&svc->metrics, sl_metrics_free);
@@ -357,6 +392,7 @@ static gboolean sample_cpu(gpointer data)
     return G_SOURCE_CONTINUE;
   }
   sl_admission_set_node_busy(svc->admission, sl_cpu_monitor_busy_cores(svc->cpu));
+  sl_sessions_sample(svc->session_mgr);
   sl_admission_tick(svc->admission, g_get_monotonic_time());
   return G_SOURCE_CONTINUE;
 }
@@ -401,20 +437,18 @@ static gboolean on_sigint(gpointer data)
     sl_admission_set_draining(svc->admission, TRUE);
     stop_inputs(svc);
   }
-  svc->stopping = TRUE;
+  if (!svc->stopping) {
+    svc->stopping = TRUE;
+    sl_sessions_stop_all(svc->session_mgr, "sluice is stopping (SIGINT)");
+  }
   maybe_quit(svc);
   return G_SOURCE_CONTINUE;
 }
 
-void sl_service_session_started(SlService *svc)
+static void on_session_count(guint active, gpointer data)
 {
-  svc->sessions++;
-}
-
-void sl_service_session_ended(SlService *svc)
-{
-  if (svc->sessions > 0)
-    svc->sessions--;
+  SlService *svc = data;
+  svc->sessions = active;
   maybe_quit(svc);
 }
 
@@ -436,6 +470,40 @@ static gboolean start_inputs(SlService *svc, GError **error)
   return TRUE;
 }
 
+static gboolean rtmp_loaded(SlService *svc)
+{
+  GPtrArray *all = sl_plugin_set_list(svc->plugins);
+  for (guint i = 0; i < all->len; i++) {
+    SlPlugin *pl = g_ptr_array_index(all, i);
+    if (pl->state == SL_PLUGIN_LOADED && pl->enabled && pl->desc.kind == SLUICE_PLUGIN_KIND_INPUT &&
+        g_strcmp0(pl->input.input_type, "rtmp") == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Tells a person where to push. The stream key is shown in full only where they can read it and
+ * nowhere else: on a terminal, or when the key was generated at start-up (the only way to learn
+ * it). Log lines always carry the redacted form. */
+static void announce_ingresses(SlService *svc)
+{
+  GPtrArray *all = sl_ingress_store_list(svc->ingresses);
+  gint64 port = sl_config_get_int(svc->config, "rtmp_port");
+  gboolean tty = isatty(STDOUT_FILENO);
+  if (!rtmp_loaded(svc) || port <= 0)
+    return;
+  for (guint i = 0; i < all->len; i++) {
+    SlIngress *ing = g_ptr_array_index(all, i);
+    g_autofree char *shown =
+        (tty || ing->key_generated) ? g_strdup(ing->stream_key) : sl_redact_secret(ing->stream_key);
+    printf("ingress '%s' (%s, room '%s'): publish to rtmp://127.0.0.1:%" G_GINT64_FORMAT
+           "/live/%s%s\n",
+           ing->name, ing->id, ing->room_name, port, shown,
+           ing->key_generated ? "  (key generated for this run)" : "");
+  }
+  fflush(stdout);
+}
+
 int sl_service_run(SlService *svc)
 {
   g_autoptr(GError) err = NULL;
@@ -447,6 +515,7 @@ int sl_service_run(SlService *svc)
       .metrics = svc->metrics,
       .node_id = svc->node_id,
       .process = "service",
+      .sessions = svc->session_mgr,
   };
 
   svc->loop = g_main_loop_new(NULL, FALSE);
@@ -465,6 +534,7 @@ int sl_service_run(SlService *svc)
     return 1;
   }
   svc->sample_source = g_timeout_add_seconds(1, sample_cpu, svc);
+  announce_ingresses(svc);
 
   {
     g_autofree char *h = health > 0 ? g_strdup_printf("%d", health) : g_strdup("off");

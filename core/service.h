@@ -40,10 +40,6 @@ SlAdmission *sl_service_admission(SlService *svc);
 SlPluginSet *sl_service_plugins(SlService *svc);
 const char *sl_service_node_id(SlService *svc);
 
-/* Sessions that keep a draining service alive: the session layer reports each start and end. */
-void sl_service_session_started(SlService *svc);
-void sl_service_session_ended(SlService *svc);
-
 /* The plugin path and enabled list the config resolves to (shared with `sluice plugins`). */
 GStrv sl_service_plugin_path(SlConfig *config, GPtrArray *diags);
 GStrv sl_service_plugin_enable(SlConfig *config, GPtrArray *diags);

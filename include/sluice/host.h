@@ -34,6 +34,32 @@ typedef struct _SluiceMetric SluiceMetric;
 
 typedef struct _SluiceHost SluiceHost;
 
+/* A live session as the service side of an input plugin sees it. Opaque, owned by the host; valid
+ * from session_start() until the plugin calls session_end(). */
+typedef struct _SluiceSession SluiceSession;
+
+/* What an input plugin asks for when a publisher wants to start (ABI 1.2). */
+typedef struct {
+  guint32 size;             /* sizeof(SluiceSessionRequest) the plugin was built with */
+  const char *input_type;   /* "rtmp", "whip", "srt", ... */
+  const char *stream_key;   /* as the publisher sent it (the host redacts it in logs) */
+  const char *remote_addr;  /* "ip:port" of the publisher, for logs */
+  const char *media_format; /* what the plugin writes into the media fd: "flv" */
+  gboolean tls;             /* the publisher connected over TLS */
+} SluiceSessionRequest;
+
+/* Errors session_start() sets, in the domain SLUICE_SESSION_ERROR. The message is meant for the
+ * publisher: input plugins pass it on in their protocol's refusal (an RTMP onStatus error, ...). */
+#define SLUICE_SESSION_ERROR (g_quark_from_static_string("sluice-session-error"))
+typedef enum {
+  SLUICE_SESSION_ERROR_UNKNOWN_KEY = 1, /* no ingress has this stream key */
+  SLUICE_SESSION_ERROR_ALREADY_LIVE,    /* the ingress already has a live publisher */
+  SLUICE_SESSION_ERROR_DISABLED,        /* the ingress is disabled */
+  SLUICE_SESSION_ERROR_WRONG_TYPE,      /* the ingress is for another input type */
+  SLUICE_SESSION_ERROR_NO_CAPACITY,     /* admission refused: the node is full or draining */
+  SLUICE_SESSION_ERROR_INTERNAL,        /* the handler could not be started */
+} SluiceSessionError;
+
 struct _SluiceHost {
   /* --- ABI 1.0 --- */
   guint32 size;        /* sizeof(SluiceHost) in the host; see SLUICE_HOST_HAS */
@@ -85,6 +111,23 @@ struct _SluiceHost {
    * this process. For secrets that do not come from declared SECRET keys, e.g. stream keys
    * received on the wire. Any thread. */
   void (*register_secret)(const SluiceHost *host, const char *secret);
+
+  /* --- ABI 1.2 --- */
+  /* Service process, main thread. A publisher wants to start: the host checks the stream key
+   * against the ingresses, refuses a second publisher on a live ingress, checks admission, and
+   * starts the session's handler process. On success it returns the session and sets
+   * `*media_fd` (transfer full) to the write end of the channel into the handler: the plugin
+   * writes the publisher's media there in `media_format` and closes it when the publisher
+   * leaves. The fd is non-blocking; when it is full, stop reading from the publisher rather than
+   * buffering without bound. On refusal returns NULL with `error` set (SLUICE_SESSION_ERROR). */
+  SluiceSession *(*session_start)(const SluiceHost *host, const SluiceSessionRequest *request,
+                                  int *media_fd, GError **error);
+  /* Service process, main thread. The publisher is gone: `error` NULL for a normal end (the
+   * handler finalises the outputs from what it received), or a reason the session failed. The
+   * plugin must close the media fd too. After this call `session` is invalid. */
+  void (*session_end)(const SluiceHost *host, SluiceSession *session, const char *error);
+  /* Service process, main thread. Count `bytes` received from the publisher (metrics). */
+  void (*session_add_bytes)(const SluiceHost *host, SluiceSession *session, guint64 bytes);
 };
 
 /* TRUE when `host` has the member `field` (it was built with a minor that has it). */

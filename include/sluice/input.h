@@ -10,6 +10,8 @@
 #define SLUICE_INPUT_H
 
 #include <glib.h>
+#include <gst/gst.h>
+#include <sluice/host.h>
 
 G_BEGIN_DECLS
 
@@ -25,6 +27,22 @@ typedef struct {
   /* Mandatory. Service process, main thread: stop accepting new publishers (drain). Sessions
    * already running continue. Called at most once, before shutdown(). */
   void (*stop_accepting)(void);
+
+  /* --- ABI 1.2 --- */
+  /* Optional (mandatory for plugins that call session_start). Service process, main thread: the
+   * host ends `session` (the handler died, the node stops, the ingress was deleted). Close the
+   * publisher's connection, telling it `reason` where the protocol can, then call session_end()
+   * for it (now or later). `reason` is transfer none. */
+  void (*stop_session)(SluiceSession *session, const char *reason);
+
+  /* Optional (mandatory for plugins that call session_start). Handler process, main thread:
+   * build the session's source. `media_fd` (transfer full) reads what the service side wrote
+   * (`session` field "media-format" says in which format). `session` (transfer none) carries
+   * "session-id", "ingress-id", "stream-key", "room-name", "participant-identity". The element
+   * exposes sometimes src pads whose caps say what they carry (video/x-h264, audio/mpeg, ...) and
+   * signals no-more-pads once it knows them all; it posts EOS when the publisher has gone.
+   * Returns a floating reference, or NULL with `error` set. */
+  GstElement *(*make_source)(const GstStructure *session, int media_fd, GError **error);
 } SluiceInputVTable;
 
 G_END_DECLS

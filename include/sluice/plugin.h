@@ -17,8 +17,11 @@
  * Structs in this ABI only ever grow at their end; each growth bumps SLUICE_ABI_MINOR.
  *
  * ABI history:
- *   1.0  SluicePluginDesc up to `vtable`; SluiceHost up to `emit_event`.
+ *   1.0  SluicePluginDesc up to `vtable`; SluiceHost up to `emit_event`; the kind vtables up to
+ *        their 1.0 members.
  *   1.1  SluicePluginDesc.shutdown; SluiceHost.redact and SluiceHost.register_secret.
+ *   1.2  Sessions: SluiceHost.session_start / session_end / session_add_bytes;
+ *        SluiceInputVTable.stop_session and .make_source (the handler-side source).
  *
  * Threading: the descriptor is read on the main thread. init() and shutdown() run on the main
  * thread of whichever process loaded the plugin (the service, or a per-session handler).
@@ -40,7 +43,7 @@
 G_BEGIN_DECLS
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 1
+#define SLUICE_ABI_MINOR 2
 
 /* Name of the exported entry function. */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_describe"

@@ -1,0 +1,711 @@
+/* The handler process. See handler.h. */
+#include "handler.h"
+
+#include "config.h"
+#include "host.h"
+#include "ipc.h"
+#include "loader.h"
+#include "log.h"
+#include "metrics.h"
+#include "service.h"
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MEDIA_FD   3
+#define CONTROL_FD 4
+
+/* A leaky queue in front of each output holds this much before it drops the oldest data. */
+#define OUTPUT_QUEUE_NS (3 * GST_SECOND)
+
+typedef struct {
+  char *type; /* "file", "segments", ... */
+  GstStructure *options;
+  GstElement *bin; /* NULL until built, and again once removed */
+  GPtrArray *queues;
+  gboolean failed;
+} Output;
+
+typedef struct {
+  GMutex lock;
+  char *component; /* log name "handler:RT_..." */
+  JsonObject *desc;
+  char *output_dir;
+  SlConfig *config;
+  SlPluginSet *plugins;
+  SlMetrics *metrics;
+  GMainLoop *loop;
+  SlIpcChannel *ctl;
+  GstElement *pipeline;
+  GstElement *source;
+  GstElement *video_tee;
+  GstElement *audio_tee;
+  GstCaps *video_caps;
+  GstCaps *audio_caps;
+  GPtrArray *outputs; /* Output* */
+  gboolean outputs_built;
+  gboolean publishing_reported;
+  gboolean video_keyframe_seen;
+  gboolean eos_sent;
+  guint tees;     /* streams the source exposed */
+  guint tees_eos; /* of which have ended */
+  gboolean finished;
+  char *error; /* the first fatal error */
+  int exit_status;
+} Handler;
+
+static void output_free(gpointer p)
+{
+  Output *o = p;
+  g_free(o->type);
+  if (o->options)
+    gst_structure_free(o->options);
+  if (o->queues)
+    g_ptr_array_unref(o->queues);
+  gst_clear_object(&o->bin);
+  g_free(o);
+}
+
+static void send_msg(Handler *h, JsonObject *msg)
+{
+  if (h->ctl != NULL)
+    sl_ipc_channel_send(h->ctl, msg);
+}
+
+static void report_state(Handler *h, const char *status, JsonObject *extra)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new("state");
+  json_object_set_string_member(msg, "status", status);
+  if (extra != NULL) {
+    GList *members = json_object_get_members(extra);
+    for (GList *m = members; m; m = m->next)
+      json_object_set_member(msg, m->data, json_node_copy(json_object_get_member(extra, m->data)));
+    g_list_free(members);
+  }
+  send_msg(h, msg);
+}
+
+static void fail(Handler *h, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void fail(Handler *h, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+  va_start(ap, fmt);
+  msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  if (h->error == NULL)
+    h->error = g_strdup(msg);
+  sl_error(h->component, "%s", msg);
+}
+
+/* ---- media description ------------------------------------------------------------------- */
+
+static JsonObject *describe_video(GstCaps *caps)
+{
+  JsonObject *o = json_object_new();
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  gint w = 0, hgt = 0, fn = 0, fd = 1;
+  const char *name = gst_structure_get_name(s);
+  json_object_set_string_member(o, "mime_type",
+                                g_str_equal(name, "video/x-h264") ? "video/h264" : name);
+  if (gst_structure_get_int(s, "width", &w))
+    json_object_set_int_member(o, "width", w);
+  if (gst_structure_get_int(s, "height", &hgt))
+    json_object_set_int_member(o, "height", hgt);
+  if (gst_structure_get_fraction(s, "framerate", &fn, &fd) && fd > 0 && fn > 0)
+    json_object_set_double_member(o, "framerate", (double)fn / fd);
+  return o;
+}
+
+static JsonObject *describe_audio(GstCaps *caps)
+{
+  JsonObject *o = json_object_new();
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  gint ch = 0, rate = 0, ver = 0;
+  const char *name = gst_structure_get_name(s);
+  if (g_str_equal(name, "audio/mpeg") && gst_structure_get_int(s, "mpegversion", &ver) && ver == 4)
+    json_object_set_string_member(o, "mime_type", "audio/aac");
+  else
+    json_object_set_string_member(o, "mime_type", name);
+  if (gst_structure_get_int(s, "channels", &ch))
+    json_object_set_int_member(o, "channels", ch);
+  if (gst_structure_get_int(s, "rate", &rate))
+    json_object_set_int_member(o, "sample_rate", rate);
+  return o;
+}
+
+static gboolean report_publishing(gpointer data)
+{
+  Handler *h = data;
+  g_autoptr(JsonObject) extra = json_object_new();
+  g_mutex_lock(&h->lock);
+  if (h->video_caps)
+    json_object_set_object_member(extra, "video", describe_video(h->video_caps));
+  if (h->audio_caps)
+    json_object_set_object_member(extra, "audio", describe_audio(h->audio_caps));
+  g_mutex_unlock(&h->lock);
+  report_state(h, "ENDPOINT_PUBLISHING", extra);
+  sl_info(h->component, "media flowing: ENDPOINT_PUBLISHING");
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- probes ------------------------------------------------------------------------------ */
+
+/* Video is held until its first keyframe: a recording that starts on a delta frame shows grey
+ * garbage until the next one. */
+static GstPadProbeReturn hold_until_keyframe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Handler *h = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  g_mutex_lock(&h->lock);
+  h->video_keyframe_seen = TRUE;
+  g_mutex_unlock(&h->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* The first buffer that reaches a tee once outputs exist means the session is publishing. */
+static GstPadProbeReturn first_media(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Handler *h = data;
+  gboolean report = FALSE;
+  g_mutex_lock(&h->lock);
+  if (h->outputs_built && !h->publishing_reported) {
+    h->publishing_reported = TRUE;
+    report = TRUE;
+  }
+  g_mutex_unlock(&h->lock);
+  if (report)
+    g_idle_add(report_publishing, h);
+  return report ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
+}
+
+static guint live_outputs(Handler *h)
+{
+  guint n = 0;
+  for (guint i = 0; i < h->outputs->len; i++)
+    n += ((Output *)g_ptr_array_index(h->outputs, i))->bin != NULL;
+  return n;
+}
+
+static void finish(Handler *h);
+
+static gboolean finish_idle(gpointer data)
+{
+  Handler *h = data;
+  if (live_outputs(h) == 0) {
+    sl_info(h->component, "input ended; no outputs to finalise");
+    finish(h);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* With outputs attached, the pipeline posts EOS once they are all finalised. Without any (none
+ * configured, or all failed) nothing would: the end of every source stream ends the session. */
+static GstPadProbeReturn watch_eos(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Handler *h = data;
+  gboolean all;
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock(&h->lock);
+  h->tees_eos++;
+  all = h->tees_eos == h->tees;
+  g_mutex_unlock(&h->lock);
+  if (all)
+    g_idle_add(finish_idle, h);
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---- outputs ----------------------------------------------------------------------------- */
+
+static SlPlugin *output_plugin_for(Handler *h, const char *type)
+{
+  GPtrArray *all = sl_plugin_set_list(h->plugins);
+  for (guint i = 0; i < all->len; i++) {
+    SlPlugin *pl = g_ptr_array_index(all, i);
+    if (pl->state != SL_PLUGIN_LOADED || !pl->enabled || pl->desc.kind != SLUICE_PLUGIN_KIND_OUTPUT)
+      continue;
+    for (guint t = 0; pl->output.output_types[t]; t++)
+      if (strcmp(pl->output.output_types[t], type) == 0)
+        return pl;
+  }
+  return NULL;
+}
+
+static GstStructure *options_from_json(JsonObject *o)
+{
+  GstStructure *s = gst_structure_new_empty("options");
+  GList *members = o ? json_object_get_members(o) : NULL;
+  for (GList *m = members; m; m = m->next) {
+    JsonNode *n = json_object_get_member(o, m->data);
+    if (!JSON_NODE_HOLDS_VALUE(n))
+      continue;
+    switch (json_node_get_value_type(n)) {
+    case G_TYPE_STRING:
+      gst_structure_set(s, m->data, G_TYPE_STRING, json_node_get_string(n), NULL);
+      break;
+    case G_TYPE_INT64:
+      gst_structure_set(s, m->data, G_TYPE_INT, (gint)json_node_get_int(n), NULL);
+      break;
+    case G_TYPE_BOOLEAN:
+      gst_structure_set(s, m->data, G_TYPE_BOOLEAN, json_node_get_boolean(n), NULL);
+      break;
+    case G_TYPE_DOUBLE:
+      gst_structure_set(s, m->data, G_TYPE_DOUBLE, json_node_get_double(n), NULL);
+      break;
+    default:
+      break;
+    }
+  }
+  g_list_free(members);
+  return s;
+}
+
+static gboolean link_kind(Handler *h, Output *o, GstElement *tee, const char *kind)
+{
+  GstPad *sink = gst_element_get_static_pad(o->bin, kind);
+  GstElement *q;
+  GstPad *qsrc;
+  gboolean ok;
+  if (sink == NULL)
+    return TRUE; /* the output does not take this kind */
+  q = gst_element_factory_make("queue", NULL);
+  g_object_set(q, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+               (guint64)OUTPUT_QUEUE_NS, NULL);
+  gst_bin_add(GST_BIN(h->pipeline), q);
+  qsrc = gst_element_get_static_pad(q, "src");
+  ok = gst_element_link(tee, q) && gst_pad_link(qsrc, sink) == GST_PAD_LINK_OK;
+  gst_object_unref(qsrc);
+  gst_object_unref(sink);
+  g_ptr_array_add(o->queues, q);
+  return ok;
+}
+
+/* Runs on the source's streaming thread (no-more-pads): building here, before the source
+ * pushes further, means no media is lost between the pads appearing and the outputs existing. */
+static void build_outputs(Handler *h)
+{
+  for (guint i = 0; i < h->outputs->len; i++) {
+    Output *o = g_ptr_array_index(h->outputs, i);
+    SlPlugin *pl = output_plugin_for(h, o->type);
+    g_autoptr(GError) err = NULL;
+    if (pl == NULL) {
+      fail(h, "no enabled output plugin builds '%s' outputs", o->type);
+      o->failed = TRUE;
+      continue;
+    }
+    if (h->video_caps)
+      gst_structure_set(o->options, "video-caps", GST_TYPE_CAPS, h->video_caps, NULL);
+    if (h->audio_caps)
+      gst_structure_set(o->options, "audio-caps", GST_TYPE_CAPS, h->audio_caps, NULL);
+    o->bin = pl->output.make_bin(o->type, o->options, h->output_dir, &err);
+    if (o->bin == NULL) {
+      sl_error(h->component, "%s output: %s", o->type,
+               err ? err->message : "make_bin failed without a reason");
+      o->failed = TRUE;
+      continue;
+    }
+    gst_object_ref_sink(o->bin);
+    gst_bin_add(GST_BIN(h->pipeline), o->bin);
+    if ((h->video_tee && !link_kind(h, o, h->video_tee, "video")) ||
+        (h->audio_tee && !link_kind(h, o, h->audio_tee, "audio"))) {
+      sl_error(h->component, "%s output: cannot link it to the source", o->type);
+      o->failed = TRUE;
+      continue;
+    }
+    for (guint q = 0; q < o->queues->len; q++)
+      gst_element_sync_state_with_parent(g_ptr_array_index(o->queues, q));
+    gst_element_sync_state_with_parent(o->bin);
+    sl_info(h->component, "%s output attached", o->type);
+  }
+  g_mutex_lock(&h->lock);
+  h->outputs_built = TRUE;
+  g_mutex_unlock(&h->lock);
+}
+
+static void on_no_more_pads(GstElement *src, gpointer data)
+{
+  Handler *h = data;
+  gboolean build;
+  g_mutex_lock(&h->lock);
+  build = !h->outputs_built;
+  g_mutex_unlock(&h->lock);
+  if (build)
+    build_outputs(h);
+}
+
+static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
+{
+  Handler *h = data;
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
+  const char *name;
+  GstElement *parse = NULL;
+  GstElement *tee;
+  GstPad *sink;
+  gboolean is_video;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps(pad, NULL);
+  name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  is_video = g_str_has_prefix(name, "video/");
+  if ((is_video && h->video_tee) || (!is_video && h->audio_tee) ||
+      !(is_video || g_str_has_prefix(name, "audio/"))) {
+    sl_warn(h->component, "ignoring an extra %s stream", name);
+    return;
+  }
+  if (g_str_equal(name, "video/x-h264"))
+    parse = gst_element_factory_make("h264parse", NULL);
+  else if (g_str_equal(name, "audio/mpeg"))
+    parse = gst_element_factory_make("aacparse", NULL);
+  else if (g_str_equal(name, "video/x-h265"))
+    parse = gst_element_factory_make("h265parse", NULL);
+  tee = gst_element_factory_make("tee", NULL);
+  g_object_set(tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add(GST_BIN(h->pipeline), tee);
+  if (parse != NULL) {
+    gst_bin_add(GST_BIN(h->pipeline), parse);
+    gst_element_link(parse, tee);
+    gst_element_sync_state_with_parent(parse);
+  }
+  gst_element_sync_state_with_parent(tee);
+  sink = gst_element_get_static_pad(parse ? parse : tee, "sink");
+  if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+    fail(h, "cannot link the source's %s stream", name);
+  gst_object_unref(sink);
+
+  if (is_video && parse != NULL) {
+    GstPad *out = gst_element_get_static_pad(parse, "src");
+    gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, hold_until_keyframe, h, NULL);
+    gst_object_unref(out);
+  }
+  {
+    GstPad *tsink = gst_element_get_static_pad(tee, "sink");
+    gst_pad_add_probe(tsink, GST_PAD_PROBE_TYPE_BUFFER, first_media, h, NULL);
+    gst_pad_add_probe(tsink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, watch_eos, h, NULL);
+    gst_object_unref(tsink);
+  }
+  g_mutex_lock(&h->lock);
+  h->tees++;
+  if (is_video) {
+    h->video_tee = tee;
+    h->video_caps = gst_caps_ref(caps);
+  } else {
+    h->audio_tee = tee;
+    h->audio_caps = gst_caps_ref(caps);
+  }
+  g_mutex_unlock(&h->lock);
+  sl_info(h->component, "source stream: %s", name);
+}
+
+/* ---- bus and control --------------------------------------------------------------------- */
+
+static Output *output_of(Handler *h, GstObject *src)
+{
+  for (guint i = 0; i < h->outputs->len; i++) {
+    Output *o = g_ptr_array_index(h->outputs, i);
+    if (o->bin != NULL &&
+        (src == GST_OBJECT(o->bin) || gst_object_has_as_ancestor(src, GST_OBJECT(o->bin))))
+      return o;
+  }
+  return NULL;
+}
+
+/* Takes a failed output out of the pipeline; the tee goes on feeding the others. */
+static void remove_output(Handler *h, Output *o)
+{
+  for (guint q = 0; q < o->queues->len; q++) {
+    GstElement *queue = g_ptr_array_index(o->queues, q);
+    GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+    GstPad *peer = gst_pad_get_peer(qsink);
+    if (peer != NULL) {
+      GstElement *tee = gst_pad_get_parent_element(peer);
+      gst_pad_unlink(peer, qsink);
+      gst_element_release_request_pad(tee, peer);
+      gst_object_unref(tee);
+      gst_object_unref(peer);
+    }
+    gst_object_unref(qsink);
+    gst_element_set_state(queue, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(h->pipeline), queue);
+  }
+  g_ptr_array_set_size(o->queues, 0);
+  gst_element_set_state(o->bin, GST_STATE_NULL);
+  gst_bin_remove(GST_BIN(h->pipeline), o->bin);
+  gst_clear_object(&o->bin);
+  o->failed = TRUE;
+}
+
+static void forward_output_message(Handler *h, const GstStructure *s)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new("output");
+  guint64 u64;
+  gint64 i64;
+  guint u;
+  const char *str;
+  if ((str = gst_structure_get_string(s, "output-type")))
+    json_object_set_string_member(msg, "output_type", str);
+  if ((str = gst_structure_get_string(s, "event")))
+    json_object_set_string_member(msg, "event", str);
+  if ((str = gst_structure_get_string(s, "filename")))
+    json_object_set_string_member(msg, "filename", str);
+  if (gst_structure_get_uint64(s, "size", &u64))
+    json_object_set_int_member(msg, "size", (gint64)u64);
+  if (gst_structure_get_uint64(s, "duration", &u64))
+    json_object_set_int_member(msg, "duration", (gint64)u64);
+  if (gst_structure_get_int64(s, "start-time", &i64))
+    json_object_set_int_member(msg, "start_time", i64);
+  if (gst_structure_get_uint(s, "segment-count", &u))
+    json_object_set_int_member(msg, "segment_count", u);
+  send_msg(h, msg);
+}
+
+static void finish(Handler *h)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new("ended");
+  if (h->finished)
+    return;
+  h->finished = TRUE;
+  json_object_set_string_member(msg, "status", h->error ? "ENDPOINT_ERROR" : "ENDPOINT_INACTIVE");
+  if (h->error)
+    json_object_set_string_member(msg, "error", h->error);
+  send_msg(h, msg);
+  h->exit_status = h->error ? 1 : 0;
+  g_main_loop_quit(h->loop);
+}
+
+static void send_eos(Handler *h)
+{
+  if (h->eos_sent)
+    return;
+  h->eos_sent = TRUE;
+  gst_element_send_event(h->pipeline, gst_event_new_eos());
+}
+
+static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
+{
+  Handler *h = data;
+  switch (GST_MESSAGE_TYPE(m)) {
+  case GST_MESSAGE_EOS:
+    sl_info(h->component, "input ended; outputs finalised");
+    finish(h);
+    break;
+  case GST_MESSAGE_ERROR: {
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dbg = NULL;
+    Output *o;
+    gst_message_parse_error(m, &err, &dbg);
+    o = output_of(h, GST_MESSAGE_SRC(m));
+    if (o != NULL) {
+      /* Outputs fail alone: the recording of the others goes on. */
+      sl_error(h->component, "%s output failed: %s", o->type, err->message);
+      remove_output(h, o);
+    } else {
+      fail(h, "%s", err->message);
+      sl_debug(h->component, "%s", dbg ? dbg : "");
+      finish(h);
+    }
+    break;
+  }
+  case GST_MESSAGE_WARNING: {
+    g_autoptr(GError) err = NULL;
+    gst_message_parse_warning(m, &err, NULL);
+    sl_warn(h->component, "%s: %s", GST_MESSAGE_SRC_NAME(m), err->message);
+    break;
+  }
+  case GST_MESSAGE_ELEMENT: {
+    const GstStructure *s = gst_message_get_structure(m);
+    if (s != NULL && gst_structure_has_name(s, "sluice-output"))
+      forward_output_message(h, s);
+    break;
+  }
+  default:
+    break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, gpointer data)
+{
+  Handler *h = data;
+  if (msg == NULL) {
+    /* The service is gone: finish what was recorded rather than lose it. */
+    sl_warn(h->component, "control channel closed (%s); finalising",
+            error ? error->message : "closed");
+    h->ctl = NULL;
+    send_eos(h);
+    return;
+  }
+  if (g_strcmp0(json_object_get_string_member_with_default(msg, "type", ""), "stop") == 0) {
+    sl_info(h->component, "stop requested: %s",
+            json_object_get_string_member_with_default(msg, "reason", ""));
+    send_eos(h);
+  }
+}
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+/* The handler reads the service's config again, silently: the service already reported every
+ * problem, and a handler only starts once the config was valid. */
+static gboolean load_plugins(Handler *h, JsonArray *path, GError **error)
+{
+  g_autoptr(GPtrArray) diags = sl_diag_array_new();
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+  g_auto(GStrv) dirs = NULL;
+  g_auto(GStrv) enable = NULL;
+  for (guint i = 0; path && i < json_array_get_length(path); i++)
+    g_strv_builder_add(b, json_array_get_string_element(path, i));
+  dirs = g_strv_builder_end(b);
+  enable = sl_service_plugin_enable(h->config, diags);
+  h->plugins = sl_plugin_set_scan((const char *const *)dirs);
+  if (!sl_plugin_set_load(h->plugins, (const char *const *)enable, error) ||
+      !sl_host_declare_keys(h->plugins, h->config, error))
+    return FALSE;
+  sl_config_apply_env(h->config);
+  sl_config_validate(h->config, diags);
+  return TRUE;
+}
+
+static GstStructure *session_structure(Handler *h)
+{
+  JsonObject *ing = json_object_get_object_member(h->desc, "ingress");
+  return gst_structure_new(
+      "session", "session-id", G_TYPE_STRING, json_object_get_string_member(h->desc, "session_id"),
+      "ingress-id", G_TYPE_STRING,
+      json_object_get_string_member_with_default(ing, "ingress_id", ""), "room-name", G_TYPE_STRING,
+      json_object_get_string_member_with_default(ing, "room_name", ""), "participant-identity",
+      G_TYPE_STRING, json_object_get_string_member_with_default(ing, "participant_identity", ""),
+      "media-format", G_TYPE_STRING,
+      json_object_get_string_member_with_default(h->desc, "media_format", "flv"), NULL);
+}
+
+static gboolean setup(Handler *h, GError **error)
+{
+  const char *desc_text = g_getenv("SLUICE_HANDLER_SESSION");
+  const char *cfg_text = g_getenv("SLUICE_HANDLER_CONFIG");
+  const char *cfg_source = g_getenv("SLUICE_HANDLER_CONFIG_SOURCE");
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GstStructure) sess = NULL;
+  SluiceLogLevel level;
+  JsonArray *outs;
+  SlPlugin *input;
+  SlHostEnv env = {0};
+
+  if (desc_text == NULL || !json_parser_load_from_data(parser, desc_text, -1, error) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    if (error && !*error)
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                  "sluice handler is started by the sluice service, not by hand");
+    return FALSE;
+  }
+  h->desc = json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+  h->component = g_strdup_printf(
+      "handler:%s", json_object_get_string_member_with_default(h->desc, "session_id", "?"));
+  h->output_dir = g_strdup(json_object_get_string_member(h->desc, "output_dir"));
+  h->config = sl_config_new_from_text(cfg_text ? cfg_text : "", cfg_text ? strlen(cfg_text) : 0,
+                                      cfg_source ? cfg_source : "<handler>", error);
+  if (h->config == NULL)
+    return FALSE;
+  if (!load_plugins(h, json_object_get_array_member(h->desc, "plugin_path"), error))
+    return FALSE;
+  if (sl_log_parse_level(sl_config_get_string(h->config, "logging.level"), &level))
+    sl_log_configure(level, sl_config_get_bool(h->config, "logging.json"));
+
+  h->metrics = sl_metrics_new();
+  env.config = h->config;
+  env.metrics = h->metrics;
+  env.node_id = json_object_get_string_member_with_default(h->desc, "node_id", "");
+  env.process = "handler";
+  if (!sl_host_init_plugins(h->plugins, &env, error))
+    return FALSE;
+
+  input = sl_plugin_set_get(
+      h->plugins, json_object_get_string_member_with_default(h->desc, "input_plugin", ""));
+  if (input == NULL || input->input.make_source == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "input plugin '%s' cannot build a handler source",
+                json_object_get_string_member_with_default(h->desc, "input_plugin", "?"));
+    return FALSE;
+  }
+
+  outs = json_object_get_array_member(h->desc, "outputs");
+  for (guint i = 0; outs && i < json_array_get_length(outs); i++) {
+    JsonObject *jo = json_array_get_object_element(outs, i);
+    Output *o = g_new0(Output, 1);
+    o->type = g_strdup(json_object_get_string_member_with_default(jo, "type", ""));
+    o->options = options_from_json(json_object_has_member(jo, "options")
+                                       ? json_object_get_object_member(jo, "options")
+                                       : NULL);
+    o->queues = g_ptr_array_new();
+    g_ptr_array_add(h->outputs, o);
+  }
+
+  h->pipeline = gst_pipeline_new("session");
+  sess = session_structure(h);
+  h->source = input->input.make_source(sess, MEDIA_FD, error);
+  if (h->source == NULL)
+    return FALSE;
+  gst_bin_add(GST_BIN(h->pipeline), h->source);
+  g_signal_connect(h->source, "pad-added", G_CALLBACK(on_pad_added), h);
+  g_signal_connect(h->source, "no-more-pads", G_CALLBACK(on_no_more_pads), h);
+  {
+    GstBus *bus = gst_element_get_bus(h->pipeline);
+    gst_bus_add_watch(bus, on_bus, h);
+    gst_object_unref(bus);
+  }
+  return TRUE;
+}
+
+int sl_handler_main(void)
+{
+  Handler h = {0};
+  g_autoptr(GError) err = NULL;
+  int status;
+
+  g_mutex_init(&h.lock);
+  h.outputs = g_ptr_array_new_with_free_func(output_free);
+  h.component = g_strdup("handler");
+  gst_init(NULL, NULL);
+  h.loop = g_main_loop_new(NULL, FALSE);
+  h.ctl = sl_ipc_channel_new(CONTROL_FD, on_control, &h);
+
+  if (!setup(&h, &err)) {
+    fail(&h, "%s", err->message);
+    finish(&h);
+  } else {
+    report_state(&h, "ENDPOINT_BUFFERING", NULL);
+    if (gst_element_set_state(h.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      fail(&h, "the pipeline could not start");
+      finish(&h);
+    } else {
+      g_main_loop_run(h.loop);
+    }
+  }
+  if (h.pipeline != NULL)
+    gst_element_set_state(h.pipeline, GST_STATE_NULL);
+  if (h.ctl != NULL)
+    sl_ipc_channel_flush(h.ctl, 2000);
+  status = h.exit_status;
+
+  if (h.plugins)
+    sl_host_shutdown_plugins(h.plugins);
+  g_clear_pointer(&h.ctl, sl_ipc_channel_free);
+  g_clear_pointer(&h.outputs, g_ptr_array_unref);
+  gst_clear_object(&h.pipeline);
+  g_clear_pointer(&h.video_caps, gst_caps_unref);
+  g_clear_pointer(&h.audio_caps, gst_caps_unref);
+  g_clear_pointer(&h.desc, json_object_unref);
+  g_clear_pointer(&h.loop, g_main_loop_unref);
+  g_clear_pointer(&h.metrics, sl_metrics_free);
+  g_clear_pointer(&h.plugins, sl_plugin_set_free);
+  g_clear_pointer(&h.config, sl_config_free);
+  g_free(h.output_dir);
+  g_free(h.error);
+  g_free(h.component);
+  g_mutex_clear(&h.lock);
+  return status;
+}

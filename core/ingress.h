@@ -1,0 +1,72 @@
+/* Ingresses: stored endpoints (LiveKit's IngressInfo) and their live state (IngressState).
+ *
+ * For now the store holds the ingresses declared in the config (`ingresses:`); the API adds
+ * more. State follows LiveKit: ENDPOINT_INACTIVE → ENDPOINT_BUFFERING → ENDPOINT_PUBLISHING →
+ * ENDPOINT_INACTIVE (reusable) | ENDPOINT_COMPLETE (one-shot) | ENDPOINT_ERROR.
+ *
+ * Ownership: the store owns its ingresses; pointers returned are transfer none and valid while
+ * the ingress stays in the store. Main thread only.
+ */
+#ifndef SL_INGRESS_H
+#define SL_INGRESS_H
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SL_INGRESS_INACTIVE = 0,
+  SL_INGRESS_BUFFERING = 1,
+  SL_INGRESS_PUBLISHING = 2,
+  SL_INGRESS_ERROR = 3,
+  SL_INGRESS_COMPLETE = 4,
+} SlIngressStatus;
+
+typedef struct {
+  char *id; /* IN_... */
+  char *name;
+  char *stream_key;
+  char *input_type; /* "rtmp" */
+  char *room_name;
+  char *participant_identity;
+  char *participant_name;
+  gboolean enabled;
+  gboolean reusable;
+  gboolean transcoding;
+  gboolean key_generated; /* the config gave no key: one was made at start-up */
+  JsonObject *outputs;    /* {"file": {...}, "segments": {...}} as configured, or NULL */
+
+  SlIngressStatus status;
+  char *error;
+  char *resource_id; /* the live session's id (RT_...) */
+  gint64 started_at; /* ns since the epoch, 0 when never */
+  gint64 ended_at;
+  gint64 updated_at;
+} SlIngress;
+
+typedef struct _SlIngressStore SlIngressStore;
+
+SlIngressStore *sl_ingress_store_new(void);
+void sl_ingress_store_free(SlIngressStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SlIngressStore, sl_ingress_store_free)
+
+/* Load the `ingresses:` list of a validated config. Problems (duplicate names or keys, an input
+ * type sluice cannot take, a bad suffix) are reported as "FILE:LINE: KEY: problem". */
+gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *config, GError **error);
+
+SlIngress *sl_ingress_store_by_key(SlIngressStore *store, const char *stream_key);
+SlIngress *sl_ingress_store_by_id(SlIngressStore *store, const char *id);
+/* All ingresses in declaration order (transfer none). */
+GPtrArray *sl_ingress_store_list(SlIngressStore *store);
+
+/* Move to `status`, stamping started_at / ended_at / updated_at as LiveKit does. `error`
+ * (copied) is kept for ENDPOINT_ERROR; the first error of a session wins. */
+void sl_ingress_set_status(SlIngress *ing, SlIngressStatus status, const char *error);
+
+const char *sl_ingress_status_name(SlIngressStatus status);
+
+G_END_DECLS
+
+#endif /* SL_INGRESS_H */
