@@ -6,6 +6,7 @@
 #include "service.h"
 #include "sluice-build.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -191,6 +192,8 @@ int main(int argc, char **argv)
   const char *cmd;
 
   sl_log_init();
+  /* A handler that dies closes its pipe; the writer must see EPIPE, not be killed by SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   if (!parse_args(argc, argv, &a)) {
     g_ptr_array_unref(a.rest);
     return 2;

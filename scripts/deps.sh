@@ -10,10 +10,10 @@ build_pkgs=(
   libglib2.0-dev libsoup-3.0-dev libyaml-dev libjson-glib-dev libssl-dev libhiredis-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools
-  curl
+  curl glib-networking
 )
 test_pkgs=(
-  ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav
+  ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav openssl nginx-light libnginx-mod-rtmp
 )
 
 want=("${build_pkgs[@]}")

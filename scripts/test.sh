@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the normal build (unit, end-to-end, lint), then the unit tests again in an
-# ASan+UBSan build. Prints one closing line "N passed, N failed[, N skipped]" counting individual
+# Runs every test: the normal build (unit, end-to-end, lint), the unit tests again in an
+# ASan+UBSan build, and a short run of every libFuzzer target. Prints one closing line "N passed, N failed[, N skipped]" counting individual
 # checks, and writes it to <build>/test-summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,7 @@ if [ $asan_only -eq 0 ]; then
 fi
 
 asan=build-asan
+mkdir -p $asan/meson-logs
 if [ ! -f $asan/build.ninja ]; then
   meson setup $asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
 fi
@@ -33,6 +34,26 @@ else
   echo '{"name": "asan-build", "stdout": "", "result": "FAIL"}' > $asan/meson-logs/testlog.json
 fi
 logs+=("$asan/meson-logs/testlog.json")
+
+# libFuzzer targets: a short run of each over its committed corpus (make fuzz runs 1,000,000).
+if [ $asan_only -eq 0 ]; then
+  fz=build-fuzz
+  if [ ! -f $fz/build.ninja ]; then
+    CC=clang meson setup $fz -Dfuzzing=true -Dtests=false -Db_sanitize=address,undefined \
+      -Db_lundef=false -Dfuzz_runs=20000 >/dev/null
+  else
+    meson configure $fz -Dfuzz_runs=20000 >/dev/null
+  fi
+  if ninja -C $fz >$fz.log 2>&1; then
+    rm -f $fz/meson-logs/testlog.json
+    meson test -C $fz --suite fuzz --print-errorlogs --num-processes 2 --no-rebuild
+  else
+    cat $fz.log
+    mkdir -p $fz/meson-logs
+    echo '{"name": "fuzz-build", "stdout": "", "result": "FAIL"}' > $fz/meson-logs/testlog.json
+  fi
+  logs+=("$fz/meson-logs/testlog.json")
+fi
 
 python3 scripts/summarize.py "${logs[@]}" | tee "$build/test-summary.txt.tmp"
 status=${PIPESTATUS[0]}
