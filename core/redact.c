@@ -50,8 +50,9 @@ char *sl_redact_url(const char *url, gboolean last_segment_is_key)
   path = authority + strcspn(authority, "/?#");
   query = strchr(path, '?');
 
-  /* userinfo: keep the user name, hide the password */
-  at = memchr(authority, '@', path - authority);
+  /* userinfo: keep the user name, hide the password. The last '@' ends it: a password may
+   * contain an unescaped '@', and the host never does. */
+  at = g_strrstr_len(authority, path - authority, "@");
   if (at != NULL) {
     const char *colon = memchr(authority, ':', at - authority);
     if (colon != NULL) {

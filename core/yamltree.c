@@ -169,6 +169,15 @@ SlYamlNode *sl_yaml_parse(const char *text, gsize len, const char *source, GErro
     Builder b = {.doc = &doc, .source = source, .budget = SL_YAML_MAX_NODES};
     root = build(&b, 1, 0, error);
   }
+  if (root != NULL && sl_yaml_is_null(root)) {
+    /* "---" alone, or "~": an explicitly empty document, the same as an empty file. */
+    guint line = root->line;
+    sl_yaml_node_free(root);
+    root = g_new0(SlYamlNode, 1);
+    root->kind = SL_YAML_MAP;
+    root->line = line;
+    root->items = g_ptr_array_new_with_free_func(pair_free);
+  }
   if (root != NULL && root->kind != SL_YAML_MAP) {
     g_set_error(error, SL_YAML_ERROR, SL_YAML_ERROR_STRUCTURE,
                 "%s:%u: the top level must be a mapping of keys", source, root->line);
