@@ -576,7 +576,7 @@ GStrv sl_config_plugin_enable(SlConfig *cfg, const char *const *default_enable, 
              cfg->source, plugins->value->line, kind_name(plugins->value));
     return g_new0(char *, 1);
   }
-  if (en == NULL)
+  if (en == NULL || sl_yaml_is_null(en->value))
     return g_strdupv((char **)default_enable);
   return read_string_list(cfg, en, "plugins.enable", diags);
 }
@@ -820,6 +820,9 @@ static void walk_map(Walk *w, const SlYamlNode *map, const char *cpath, const ch
     g_autofree char *disp = display_path(c);
     const SlKeyDef *def = schema_get(w->cfg, s);
 
+    /* A key is one level: "a.b" written as one (quoted) key is not the nested a: b. */
+    if (strchr(p->key, '.') != NULL)
+      def = NULL;
     if (def == NULL) {
       const char *hint;
       if (g_strcmp0(spath, "plugins") == 0 && p->value->kind == SL_YAML_MAP) {

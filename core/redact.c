@@ -5,10 +5,24 @@
 
 char *sl_redact_secret(const char *secret)
 {
-  gsize len = secret ? strlen(secret) : 0;
-  if (len < 10)
+  glong chars;
+  const char *head_end;
+  const char *tail;
+  if (secret == NULL)
     return g_strdup("{...}");
-  return g_strdup_printf("{%.3s...%s}", secret, secret + len - 3);
+  /* Count and cut in characters, not bytes, so a multi-byte character is never split. */
+  if (!g_utf8_validate(secret, -1, NULL)) {
+    gsize len = strlen(secret);
+    if (len < 10)
+      return g_strdup("{...}");
+    return g_strdup_printf("{%.3s...%s}", secret, secret + len - 3);
+  }
+  chars = g_utf8_strlen(secret, -1);
+  if (chars < 10)
+    return g_strdup("{...}");
+  head_end = g_utf8_offset_to_pointer(secret, 3);
+  tail = g_utf8_offset_to_pointer(secret, chars - 3);
+  return g_strdup_printf("{%.*s...%s}", (int)(head_end - secret), secret, tail);
 }
 
 /* Rewrites "a=1&b=2" into "a={...}&b={...}", keeping parameter names (they help debugging and

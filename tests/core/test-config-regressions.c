@@ -106,6 +106,42 @@ static void test_env_key_secret(void)
   g_ptr_array_unref(d);
   sl_config_free(c);
 }
+static void test_dotted_key_not_nested(void)
+{
+  GPtrArray *d;
+  gboolean ok;
+  SlConfig *c = v("\"redis.address\": 1.2.3.4:6379\n", &d, &ok);
+  g_assert_true(ok);
+  g_assert_false(sl_config_is_set(c, "redis.address"));
+  g_assert_cmpuint(d->len, ==, 1);
+  g_assert_nonnull(strstr(((SlDiag *)d->pdata[0])->text, "unknown key"));
+  g_ptr_array_unref(d);
+  sl_config_free(c);
+}
+
+static void test_redact_utf8(void)
+{
+  char *r = sl_redact_secret("\xc3\xa9\xc3\xa9\xc3\xa9"
+                             "abcd"
+                             "\xc3\xa9\xc3\xa9\xc3\xa9");
+  g_assert_true(g_utf8_validate(r, -1, NULL));
+  g_assert_cmpstr(r, ==, "{\xc3\xa9\xc3\xa9\xc3\xa9...\xc3\xa9\xc3\xa9\xc3\xa9}");
+  g_free(r);
+}
+
+static void test_enable_null_means_default(void)
+{
+  const char *defaults[] = {"a", "b", NULL};
+  const char *t = "plugins:\n  enable:\n";
+  SlConfig *c = sl_config_new_from_text(t, strlen(t), SRC, NULL);
+  GPtrArray *d = sl_diag_array_new();
+  GStrv en = sl_config_plugin_enable(c, defaults, d);
+  g_assert_cmpuint(g_strv_length(en), ==, 2);
+  g_strfreev(en);
+  g_ptr_array_unref(d);
+  sl_config_free(c);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -115,5 +151,8 @@ int main(int argc, char **argv)
   g_test_add_func("/bug/required-absent", test_required_absent);
   g_test_add_func("/bug/redact-at", test_redact_at);
   g_test_add_func("/bug/empty-doc", test_empty_explicit_doc);
+  g_test_add_func("/bug/dotted-key", test_dotted_key_not_nested);
+  g_test_add_func("/bug/redact-utf8", test_redact_utf8);
+  g_test_add_func("/bug/enable-null", test_enable_null_means_default);
   return g_test_run();
 }
