@@ -13,7 +13,8 @@ build_pkgs=(
   curl glib-networking
 )
 test_pkgs=(
-  ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav openssl nginx-light libnginx-mod-rtmp
+  ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav gstreamer1.0-plugins-ugly openssl
+  nginx-light libnginx-mod-rtmp
 )
 
 want=("${build_pkgs[@]}")
