@@ -183,10 +183,12 @@ static GstElement *make_muxer(OfContainer container, const OfConfig *config, GEr
     mux = of_media_make_element("mp4mux", "mux", error);
     if (mux == NULL)
       return NULL;
+    /* Plain fragmented MP4 (moov, then moof+mdat per fragment, mfra at the end): every
+     * fragment written is readable by ffmpeg and browsers, during the recording and after a
+     * SIGKILL. The "first-moov-then-finalise" mode would give a regular MP4 at the end, but
+     * until then it writes mdat before moof, which ffmpeg cannot open: a killed recording
+     * would only play in GStreamer. */
     g_object_set(mux, "fragment-duration", config->fragment_duration_ms, NULL);
-    /* Fragmented while it records, a regular MP4 once finalised (GStreamer >= 1.20). */
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(mux), "fragment-mode") != NULL)
-      gst_util_set_object_arg(G_OBJECT(mux), "fragment-mode", "first-moov-then-finalise");
     break;
   case OF_CONTAINER_WEBM:
     mux = of_media_make_element("webmmux", "mux", error);
