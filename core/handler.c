@@ -266,28 +266,144 @@ static GstStructure *options_from_json(JsonObject *o)
   return s;
 }
 
-static gboolean link_kind(Handler *h, Output *o, GstElement *tee, const char *kind)
+#define QUEUE_KIND  "sluice-kind"  /* "video" / "audio": which tee a queue hangs off */
+#define QUEUE_BLOCK "sluice-block" /* the id of the probe holding it until its output exists */
+#define QUEUE_GUARD "sluice-guard" /* the id of the probe refusing serialized queries meanwhile */
+
+static GstPadProbeReturn hold_queue(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  GstPad *sink = gst_element_get_static_pad(o->bin, kind);
-  GstElement *q;
-  GstPad *qsrc;
-  gboolean ok;
-  if (sink == NULL)
-    return TRUE; /* the output does not take this kind */
-  q = gst_element_factory_make("queue", NULL);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A held queue would keep a serialized query (an encoder's ALLOCATION) waiting behind its
+ * blocked output, and with it the thread that must expose the other streams: refused
+ * instead, as if nothing were linked yet. */
+static GstPadProbeReturn refuse_serialized_query(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  return GST_QUERY_IS_SERIALIZED(GST_PAD_PROBE_INFO_QUERY(info)) ? GST_PAD_PROBE_DROP
+                                                                 : GST_PAD_PROBE_OK;
+}
+
+/* Hangs a leaky queue for output `o` off `tee` as soon as the source exposes the stream, its
+ * output blocked until the output bin exists. The source pushes its first buffers before it has
+ * exposed every stream (flvdemux pushes the first video tag before it has seen an audio one),
+ * while the bins are built only once all are known: without the queue those buffers would
+ * reach a tee with nothing behind it, and every output would lose the first GOP. Streaming
+ * thread. */
+static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
+{
+  GstElement *q = gst_element_factory_make("queue", NULL);
+  GstPad *qsrc, *qsink;
+  gulong block, guard;
   g_object_set(q, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                (guint64)OUTPUT_QUEUE_NS, NULL);
-  gst_bin_add(GST_BIN(h->pipeline), q);
+  g_object_set_data(G_OBJECT(q), QUEUE_KIND, (gpointer)kind);
   qsrc = gst_element_get_static_pad(q, "src");
-  ok = gst_element_link(tee, q) && gst_pad_link(qsrc, sink) == GST_PAD_LINK_OK;
+  qsink = gst_element_get_static_pad(q, "sink");
+  block = gst_pad_add_probe(qsrc, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold_queue, NULL, NULL);
+  guard = gst_pad_add_probe(qsink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, refuse_serialized_query,
+                            NULL, NULL);
+  g_object_set_data(G_OBJECT(q), QUEUE_BLOCK, GSIZE_TO_POINTER(block));
+  g_object_set_data(G_OBJECT(q), QUEUE_GUARD, GSIZE_TO_POINTER(guard));
   gst_object_unref(qsrc);
-  gst_object_unref(sink);
+  gst_object_unref(qsink);
+  gst_bin_add(GST_BIN(h->pipeline), q);
+  if (!gst_element_link(tee, q)) {
+    gst_element_set_state(q, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(h->pipeline), q);
+    return; /* linking the output fails later and says so */
+  }
+  gst_element_sync_state_with_parent(q);
   g_ptr_array_add(o->queues, q);
+}
+
+/* Unlinks `queue` from its tee and takes it out of the pipeline. */
+static void drop_queue(Handler *h, GstElement *queue)
+{
+  GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+  GstPad *peer = gst_pad_get_peer(qsink);
+  if (peer != NULL) {
+    GstElement *tee = gst_pad_get_parent_element(peer);
+    gst_pad_unlink(peer, qsink);
+    gst_element_release_request_pad(tee, peer);
+    gst_object_unref(tee);
+    gst_object_unref(peer);
+  }
+  gst_object_unref(qsink);
+  gst_element_set_state(queue, GST_STATE_NULL);
+  gst_bin_remove(GST_BIN(h->pipeline), queue);
+}
+
+static void drop_queues(Handler *h, Output *o)
+{
+  for (guint q = 0; q < o->queues->len; q++)
+    drop_queue(h, g_ptr_array_index(o->queues, q));
+  g_ptr_array_set_size(o->queues, 0);
+}
+
+/* Links the queue of each kind to the bin's pad of that kind; a queue whose kind the bin does
+ * not take is dropped. FALSE when the bin wants a kind no queue carries or a link fails. */
+static gboolean link_queues(Handler *h, Output *o)
+{
+  const char *kinds[2] = {"video", "audio"};
+  GstElement *tees[2] = {h->video_tee, h->audio_tee};
+  gboolean ok = TRUE;
+
+  for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
+    GstPad *sink = gst_element_get_static_pad(o->bin, kinds[k]);
+    GstElement *q = NULL;
+    guint i;
+    for (i = 0; i < o->queues->len; i++) {
+      GstElement *candidate = g_ptr_array_index(o->queues, i);
+      if (g_strcmp0(g_object_get_data(G_OBJECT(candidate), QUEUE_KIND), kinds[k]) == 0) {
+        q = candidate;
+        break;
+      }
+    }
+    if (sink == NULL) {
+      if (q != NULL) {
+        drop_queue(h, q);
+        g_ptr_array_remove_index(o->queues, i);
+      }
+      continue; /* the output does not take this kind */
+    }
+    if (q == NULL && tees[k] != NULL)
+      ok = FALSE; /* the queue could not be linked to the tee */
+    if (q != NULL) {
+      GstPad *qsrc = gst_element_get_static_pad(q, "src");
+      ok = ok && gst_pad_link(qsrc, sink) == GST_PAD_LINK_OK;
+      gst_object_unref(qsrc);
+    }
+    gst_object_unref(sink);
+  }
   return ok;
 }
 
-/* Runs on the source's streaming thread (no-more-pads): building here, before the source
- * pushes further, means no media is lost between the pads appearing and the outputs existing. */
+/* Lets the queues' buffered media into the bin, which is running by now. */
+static void release_queues(Output *o)
+{
+  for (guint i = 0; i < o->queues->len; i++) {
+    GstElement *q = g_ptr_array_index(o->queues, i);
+    GstPad *qsrc = gst_element_get_static_pad(q, "src");
+    GstPad *qsink = gst_element_get_static_pad(q, "sink");
+    gulong block = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(q), QUEUE_BLOCK));
+    gulong guard = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(q), QUEUE_GUARD));
+    if (guard != 0)
+      gst_pad_remove_probe(qsink, guard);
+    if (block != 0)
+      gst_pad_remove_probe(qsrc, block);
+    g_object_set_data(G_OBJECT(q), QUEUE_BLOCK, NULL);
+    g_object_set_data(G_OBJECT(q), QUEUE_GUARD, NULL);
+    gst_object_unref(qsrc);
+    gst_object_unref(qsink);
+  }
+}
+
+static void remove_output(Handler *h, Output *o);
+
+/* Runs on the source's streaming thread (no-more-pads). What the source pushed before it is
+ * waiting in each output's queues (add_queue), so no media is lost between the first pad
+ * appearing and the outputs existing. */
 static void build_outputs(Handler *h)
 {
   for (guint i = 0; i < h->outputs->len; i++) {
@@ -297,6 +413,7 @@ static void build_outputs(Handler *h)
     if (pl == NULL) {
       fail(h, "no enabled output plugin builds '%s' outputs", o->type);
       o->failed = TRUE;
+      drop_queues(h, o);
       continue;
     }
     if (h->video_caps)
@@ -308,19 +425,18 @@ static void build_outputs(Handler *h)
       sl_error(h->component, "%s output: %s", o->type,
                err ? err->message : "make_bin failed without a reason");
       o->failed = TRUE;
+      drop_queues(h, o);
       continue;
     }
     gst_object_ref_sink(o->bin);
     gst_bin_add(GST_BIN(h->pipeline), o->bin);
-    if ((h->video_tee && !link_kind(h, o, h->video_tee, "video")) ||
-        (h->audio_tee && !link_kind(h, o, h->audio_tee, "audio"))) {
+    if (!link_queues(h, o)) {
       sl_error(h->component, "%s output: cannot link it to the source", o->type);
-      o->failed = TRUE;
+      remove_output(h, o);
       continue;
     }
-    for (guint q = 0; q < o->queues->len; q++)
-      gst_element_sync_state_with_parent(g_ptr_array_index(o->queues, q));
     gst_element_sync_state_with_parent(o->bin);
+    release_queues(o);
     sl_info(h->component, "%s output attached", o->type);
   }
   g_mutex_lock(&h->lock);
@@ -347,7 +463,7 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
   GstElement *parse = NULL;
   GstElement *tee;
   GstPad *sink;
-  gboolean is_video;
+  gboolean is_video, build;
 
   if (caps == NULL)
     caps = gst_pad_query_caps(pad, NULL);
@@ -390,6 +506,11 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
     gst_object_unref(tsink);
   }
   g_mutex_lock(&h->lock);
+  build = !h->outputs_built;
+  g_mutex_unlock(&h->lock);
+  for (guint i = 0; build && i < h->outputs->len; i++)
+    add_queue(h, g_ptr_array_index(h->outputs, i), tee, is_video ? "video" : "audio");
+  g_mutex_lock(&h->lock);
   h->tees++;
   if (is_video) {
     h->video_tee = tee;
@@ -418,22 +539,7 @@ static Output *output_of(Handler *h, GstObject *src)
 /* Takes a failed output out of the pipeline; the tee goes on feeding the others. */
 static void remove_output(Handler *h, Output *o)
 {
-  for (guint q = 0; q < o->queues->len; q++) {
-    GstElement *queue = g_ptr_array_index(o->queues, q);
-    GstPad *qsink = gst_element_get_static_pad(queue, "sink");
-    GstPad *peer = gst_pad_get_peer(qsink);
-    if (peer != NULL) {
-      GstElement *tee = gst_pad_get_parent_element(peer);
-      gst_pad_unlink(peer, qsink);
-      gst_element_release_request_pad(tee, peer);
-      gst_object_unref(tee);
-      gst_object_unref(peer);
-    }
-    gst_object_unref(qsink);
-    gst_element_set_state(queue, GST_STATE_NULL);
-    gst_bin_remove(GST_BIN(h->pipeline), queue);
-  }
-  g_ptr_array_set_size(o->queues, 0);
+  drop_queues(h, o);
   gst_element_set_state(o->bin, GST_STATE_NULL);
   gst_bin_remove(GST_BIN(h->pipeline), o->bin);
   gst_clear_object(&o->bin);

@@ -15,8 +15,17 @@
 /* A segment splitmuxsink has opened and not closed yet. */
 typedef struct {
   char *name;            /* relative to the output dir */
-  GstClockTime start_rt; /* running time of its first sample */
+  GstClockTime start_rt; /* running time of the first sample format-location-full was given */
 } OfOpenSegment;
+
+/* A pad whose buffers the bin measures: one of splitmuxsink's inputs (what it was given), or
+ * one of the muxer's inputs (what the open segment holds). Owned by its probe. */
+typedef struct {
+  struct _OfSegmentsBin *self;
+  gboolean muxed;     /* a muxer input */
+  gboolean ended;     /* a splitmuxsink input that has had its EOS */
+  GstSegment segment; /* the pad's current segment; its streaming thread only */
+} OfPadWatch;
 
 struct _OfSegmentsBin {
   GstBin parent;
@@ -32,15 +41,26 @@ struct _OfSegmentsBin {
   OfConfig config;
   GstElement *splitmux;
 
-  GMutex lock; /* guards everything below */
+  GMutex lock; /* guards everything below, up to `times_lock` */
   OfHlsPlaylist *playlist;
+  GHashTable *open;         /* absolute location -> OfOpenSegment */
+  char *last_name;          /* the last segment name given out, to keep TIMESTAMP names unique */
+  GstClockTime last_end_rt; /* where the previous segment ended: the next one starts there */
+  gboolean ended;
+  gboolean write_failed;
+
+  /* What the buffers say, measured on the streaming threads (OfPadWatch). Taken after `lock`
+   * when both are held; the probes take only this one, so a playlist write never stalls the
+   * media. */
+  GMutex times_lock;
   gboolean anchored;
   GstClockTime anchor_rt; /* running time that maps to anchor_wall_us */
   gint64 anchor_wall_us;
-  GHashTable *open; /* absolute location -> OfOpenSegment */
-  char *last_name;  /* the last segment name given out, to keep TIMESTAMP names unique */
-  gboolean ended;
-  gboolean write_failed;
+  guint inputs;             /* splitmuxsink inputs watched */
+  guint inputs_ended;       /* of which have had their EOS */
+  GstClockTime given_end;   /* latest end of anything splitmuxsink was given */
+  GstClockTime muxed_start; /* earliest start of what the open segment holds */
+  GstClockTime muxed_end;   /* latest end of what the open segment holds */
 };
 
 G_DEFINE_TYPE(OfSegmentsBin, of_segments_bin, GST_TYPE_BIN)
@@ -55,19 +75,179 @@ static void open_segment_free(gpointer data)
   g_free(seg);
 }
 
-/* Wall clock (µs since the epoch) of running time `rt`. The first call fixes the anchor; every
- * later time is derived from it, so program date times advance with the media, not with
- * however late a message happens to be handled. Called with the lock held. */
+/* Wall clock (µs since the epoch) of running time `rt`. The first call fixes the anchor (the
+ * first buffer splitmuxsink is given); every later time is derived from it, so program date
+ * times advance with the media, not with however late a message happens to be handled. */
 static gint64 wall_time_of(OfSegmentsBin *self, GstClockTime rt)
 {
+  gint64 wall;
+  g_mutex_lock(&self->times_lock);
   if (!self->anchored) {
     self->anchored = TRUE;
     self->anchor_rt = GST_CLOCK_TIME_IS_VALID(rt) ? rt : 0;
     self->anchor_wall_us = g_get_real_time();
   }
   if (!GST_CLOCK_TIME_IS_VALID(rt))
-    return g_get_real_time();
-  return self->anchor_wall_us + ((gint64)rt - (gint64)self->anchor_rt) / 1000;
+    wall = g_get_real_time();
+  else
+    wall = self->anchor_wall_us + ((gint64)rt - (gint64)self->anchor_rt) / 1000;
+  g_mutex_unlock(&self->times_lock);
+  return wall;
+}
+
+/* --- what the buffers span --- */
+
+static GstClockTime min_time(GstClockTime a, GstClockTime b)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(a))
+    return b;
+  if (!GST_CLOCK_TIME_IS_VALID(b))
+    return a;
+  return MIN(a, b);
+}
+
+static GstClockTime max_time(GstClockTime a, GstClockTime b)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(a))
+    return b;
+  if (!GST_CLOCK_TIME_IS_VALID(b))
+    return a;
+  return MAX(a, b);
+}
+
+/* The running times a buffer covers, by presentation time (what ffprobe and players measure a
+ * segment by; decode times run ahead of it with B-frames). FALSE when it has none. */
+static gboolean buffer_span(const GstSegment *segment, GstBuffer *buf, GstClockTime *start,
+                            GstClockTime *end)
+{
+  GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+  GstClockTime stop;
+  if (segment->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID(ts))
+    return FALSE;
+  *start = gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts);
+  if (!GST_CLOCK_TIME_IS_VALID(*start))
+    return FALSE;
+  *end = *start;
+  if (GST_BUFFER_DURATION_IS_VALID(buf)) {
+    stop = gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts + GST_BUFFER_DURATION(buf));
+    if (GST_CLOCK_TIME_IS_VALID(stop) && stop > *start)
+      *end = stop;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  const GstSegment *segment;
+  GstClockTime start, end;
+} SpanAcc;
+
+static gboolean add_list_span(GstBuffer **buf, guint idx, gpointer data)
+{
+  SpanAcc *acc = data;
+  GstClockTime start, end;
+  if (buffer_span(acc->segment, *buf, &start, &end)) {
+    acc->start = min_time(acc->start, start);
+    acc->end = max_time(acc->end, end);
+  }
+  return TRUE;
+}
+
+/* Records the span of what passed a watched pad. The first buffer splitmuxsink is given fixes
+ * the wall-clock anchor: it arrives about when it was captured. */
+static void note_span(OfPadWatch *w, GstClockTime start, GstClockTime end)
+{
+  OfSegmentsBin *self = w->self;
+  gboolean anchor = FALSE;
+  g_mutex_lock(&self->times_lock);
+  if (w->muxed) {
+    self->muxed_start = min_time(self->muxed_start, start);
+    self->muxed_end = max_time(self->muxed_end, end);
+  } else {
+    self->given_end = max_time(self->given_end, end);
+    anchor = !self->anchored;
+  }
+  g_mutex_unlock(&self->times_lock);
+  if (anchor)
+    (void)wall_time_of(self, start);
+}
+
+/* A segment's start and end are taken from what was muxed into it, not from splitmuxsink's
+ * messages alone: splitmuxsink reports where it cut the reference (video) stream, but the first
+ * segment also holds whatever came before its first keyframe on the other streams (audio that
+ * flowed while video waited for a keyframe, as it does when the bin joins a running session),
+ * and the last one runs to the end of its last samples. */
+static GstPadProbeReturn watch_pad(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  OfPadWatch *w = data;
+  SpanAcc acc = {&w->segment, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE};
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_SEGMENT:
+      gst_event_copy_segment(event, &w->segment);
+      break;
+    case GST_EVENT_EOS:
+      if (!w->muxed && !w->ended) {
+        w->ended = TRUE;
+        g_mutex_lock(&w->self->times_lock);
+        w->self->inputs_ended++;
+        g_mutex_unlock(&w->self->times_lock);
+      }
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      if (!w->muxed && w->ended) {
+        w->ended = FALSE;
+        g_mutex_lock(&w->self->times_lock);
+        w->self->inputs_ended--;
+        g_mutex_unlock(&w->self->times_lock);
+      }
+      break;
+    default:
+      break;
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    add_list_span(&buf, 0, &acc);
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), add_list_span, &acc);
+  if (GST_CLOCK_TIME_IS_VALID(acc.start))
+    note_span(w, acc.start, acc.end);
+  return GST_PAD_PROBE_OK;
+}
+
+/* "pad-added" of splitmuxsink (muxed FALSE) and of its muxer (muxed TRUE): watches each new
+ * sink pad. */
+static void watch_new_pad(GstElement *element, GstPad *pad, OfSegmentsBin *self, gboolean muxed)
+{
+  OfPadWatch *w;
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SINK)
+    return;
+  w = g_new0(OfPadWatch, 1);
+  w->self = self;
+  w->muxed = muxed;
+  gst_segment_init(&w->segment, GST_FORMAT_UNDEFINED);
+  if (!muxed) {
+    g_mutex_lock(&self->times_lock);
+    self->inputs++;
+    g_mutex_unlock(&self->times_lock);
+  }
+  gst_pad_add_probe(pad,
+                    GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                    watch_pad, w, g_free);
+}
+
+static void on_splitmux_pad_added(GstElement *element, GstPad *pad, gpointer data)
+{
+  watch_new_pad(element, pad, data, FALSE);
+}
+
+static void on_muxer_pad_added(GstElement *element, GstPad *pad, gpointer data)
+{
+  watch_new_pad(element, pad, data, TRUE);
 }
 
 static GstClockTime sample_running_time(GstSample *sample)
@@ -77,7 +257,7 @@ static GstClockTime sample_running_time(GstSample *sample)
   GstClockTime ts;
   if (buf == NULL || seg == NULL || seg->format != GST_FORMAT_TIME)
     return GST_CLOCK_TIME_NONE;
-  ts = GST_BUFFER_DTS_OR_PTS(buf);
+  ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
   if (!GST_CLOCK_TIME_IS_VALID(ts))
     return GST_CLOCK_TIME_NONE;
   return gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
@@ -165,48 +345,60 @@ static void write_playlists(OfSegmentsBin *self, GPtrArray *messages)
   }
 }
 
-static void on_fragment_opened(OfSegmentsBin *self, const GstStructure *s)
-{
-  const char *location = gst_structure_get_string(s, "location");
-  GstClockTime rt = GST_CLOCK_TIME_NONE;
-  OfOpenSegment *seg;
-
-  if (location == NULL)
-    return;
-  gst_structure_get_uint64(s, "running-time", &rt);
-  g_mutex_lock(&self->lock);
-  seg = g_hash_table_lookup(self->open, location);
-  /* The message's running time is where splitmuxsink cut, which the first sample handed to
-   * format-location-full may precede slightly (audio queued before the keyframe). */
-  if (seg != NULL && GST_CLOCK_TIME_IS_VALID(rt))
-    seg->start_rt = rt;
-  g_mutex_unlock(&self->lock);
-}
-
 static void on_fragment_closed(OfSegmentsBin *self, const GstStructure *s, GPtrArray *messages)
 {
   const char *location = gst_structure_get_string(s, "location");
-  GstClockTime end_rt = GST_CLOCK_TIME_NONE;
+  GstClockTime cut_rt = GST_CLOCK_TIME_NONE, start_rt, end_rt, muxed_start, muxed_end;
   g_autofree char *uri = NULL;
   OfOpenSegment *seg = NULL;
   guint64 duration = 0;
+  gboolean last;
   gint64 start_us;
   GstStructure *report;
   gpointer key = NULL;
 
   if (location == NULL)
     return;
-  gst_structure_get_uint64(s, "running-time", &end_rt);
+  gst_structure_get_uint64(s, "running-time", &cut_rt);
   g_mutex_lock(&self->lock);
   if (!g_hash_table_steal_extended(self->open, location, &key, (gpointer *)&seg)) {
     g_mutex_unlock(&self->lock);
     return;
   }
   g_free(key);
-  if (GST_CLOCK_TIME_IS_VALID(end_rt) && GST_CLOCK_TIME_IS_VALID(seg->start_rt) &&
-      end_rt > seg->start_rt)
-    duration = end_rt - seg->start_rt;
-  start_us = wall_time_of(self, seg->start_rt);
+
+  /* What this segment holds. splitmuxsink posts this message once the muxer has had its EOS
+   * and before it lets anything of the next segment through, so the muxer's inputs have seen
+   * exactly this segment's samples since the previous one closed. It is the last segment when
+   * every input has ended and everything splitmuxsink was given is in it. */
+  g_mutex_lock(&self->times_lock);
+  muxed_start = self->muxed_start;
+  muxed_end = self->muxed_end;
+  last = self->inputs > 0 && self->inputs_ended == self->inputs &&
+         GST_CLOCK_TIME_IS_VALID(muxed_end) && muxed_end >= self->given_end;
+  self->muxed_start = self->muxed_end = GST_CLOCK_TIME_NONE;
+  g_mutex_unlock(&self->times_lock);
+
+  /* Segments are contiguous: each starts where the previous one was cut. The first starts at
+   * its earliest sample, which is not necessarily the keyframe splitmuxsink started it on (nor
+   * the sample format-location-full was given, nor the running time of fragment-opened, which
+   * splitmuxsink posts once the first GOP is complete): audio that arrived before the first
+   * keyframe is in it too. */
+  if (GST_CLOCK_TIME_IS_VALID(self->last_end_rt))
+    start_rt = self->last_end_rt;
+  else
+    start_rt = GST_CLOCK_TIME_IS_VALID(muxed_start) ? muxed_start : seg->start_rt;
+  /* Each segment but the last ends where splitmuxsink cut (the keyframe the next one starts
+   * on); the last one ends with its last sample's end, which the cut time (that sample's start,
+   * on the reference stream only) falls short of. */
+  end_rt = cut_rt;
+  if (last || !GST_CLOCK_TIME_IS_VALID(end_rt))
+    end_rt = max_time(end_rt, muxed_end);
+  if (GST_CLOCK_TIME_IS_VALID(end_rt) && GST_CLOCK_TIME_IS_VALID(start_rt) && end_rt > start_rt)
+    duration = end_rt - start_rt;
+  if (GST_CLOCK_TIME_IS_VALID(end_rt))
+    self->last_end_rt = max_time(self->last_end_rt, end_rt);
+  start_us = wall_time_of(self, start_rt);
   uri = of_hls_relative_uri(self->playlist_name, seg->name);
   of_hls_playlist_add_segment(self->playlist, uri, duration, start_us);
 
@@ -255,7 +447,7 @@ static void of_segments_bin_handle_message(GstBin *bin, GstMessage *msg)
   if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && from_splitmux(self, msg)) {
     const GstStructure *s = gst_message_get_structure(msg);
     if (gst_structure_has_name(s, FRAGMENT_OPENED)) {
-      on_fragment_opened(self, s);
+      /* Nothing to learn from it: segments are measured when they close. */
       gst_message_unref(msg);
       return;
     }
@@ -303,6 +495,7 @@ static void of_segments_bin_finalize(GObject *object)
   of_hls_playlist_free(self->playlist);
   g_hash_table_unref(self->open);
   g_mutex_clear(&self->lock);
+  g_mutex_clear(&self->times_lock);
   G_OBJECT_CLASS(of_segments_bin_parent_class)->finalize(object);
 }
 
@@ -325,6 +518,11 @@ static void of_segments_bin_class_init(OfSegmentsBinClass *klass)
 static void of_segments_bin_init(OfSegmentsBin *self)
 {
   g_mutex_init(&self->lock);
+  g_mutex_init(&self->times_lock);
+  self->last_end_rt = GST_CLOCK_TIME_NONE;
+  self->given_end = GST_CLOCK_TIME_NONE;
+  self->muxed_start = GST_CLOCK_TIME_NONE;
+  self->muxed_end = GST_CLOCK_TIME_NONE;
   self->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, open_segment_free);
 }
 
@@ -510,6 +708,9 @@ GstElement *of_segments_bin_new(const GstStructure *options, const char *dir,
   g_object_set(self->splitmux, "muxer", mux, "sink", sink, "max-size-time",
                (guint64)seconds * GST_SECOND, "send-keyframe-requests", FALSE, NULL);
   g_signal_connect(self->splitmux, "format-location-full", G_CALLBACK(on_format_location), self);
+  /* Both connected before any input pad exists, so every one is watched. */
+  g_signal_connect(self->splitmux, "pad-added", G_CALLBACK(on_splitmux_pad_added), self);
+  g_signal_connect(mux, "pad-added", G_CALLBACK(on_muxer_pad_added), self);
 
   if (video != OF_CODEC_NONE && of_media_add_input(GST_BIN(self), "video", video, TRUE,
                                                    self->splitmux, "video", error) == NULL)

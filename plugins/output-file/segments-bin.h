@@ -20,6 +20,14 @@
  * segment-count and duration of what that playlist lists, "live" TRUE for the live one,
  * "ended" TRUE for the final write with #EXT-X-ENDLIST, which comes before the bin's EOS).
  *
+ * Durations are what each segment holds, measured by pad probes on splitmuxsink's inputs and on
+ * its muxer's inputs (presentation times, in running time): segments are contiguous, each one
+ * starting where splitmuxsink cut the previous one (at a keyframe of the reference stream);
+ * the first starts at its earliest sample (audio that arrived before the first keyframe, as it
+ * does when the bin joins a running session mid-GOP, is in it), and the last one, recognised
+ * by every input having ended and everything given to splitmuxsink having been muxed, ends
+ * with its last sample's end.
+ *
  * Program date times come from one anchor: the wall clock when the first sample arrived, plus
  * the running time since; so they advance exactly with the EXTINF durations and never drift.
  *
@@ -28,9 +36,10 @@
  *
  * Ownership: of_segments_bin_new() returns a floating reference; arguments are transfer none.
  * Threading: built on the main thread. "format-location-full" and splitmuxsink's messages
- * arrive on streaming threads (the muxer's and the sink's); all playlist state, the anchor and
- * the open segments are guarded by the bin's mutex, under which the playlist files are written
- * too, so two updates never interleave.
+ * arrive on streaming threads (the muxer's and the sink's); all playlist state and the open
+ * segments are guarded by the bin's mutex, under which the playlist files are written too, so
+ * two updates never interleave. The probes' measurements and the anchor have a mutex of their
+ * own (taken after the bin's), so a playlist write never stalls the media.
  */
 #ifndef OF_SEGMENTS_BIN_H
 #define OF_SEGMENTS_BIN_H

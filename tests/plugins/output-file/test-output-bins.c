@@ -1088,6 +1088,225 @@ static void test_attached_live(gconstpointer data)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* The handler's shape: parsers -> tees, output bins attached to the running tees through leaky
+ * queues. Each EXTINF must be what its segment really holds. */
+
+/* The latest running time that went through a tee, for the test to join at a known point. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  GstClockTime rt;
+} TeeClock;
+
+static GstPadProbeReturn note_tee_time(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  TeeClock *c = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  g_autoptr(GstEvent) event = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *segment;
+  GstClockTime rt;
+  if (event == NULL || !GST_BUFFER_PTS_IS_VALID(buf))
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_segment(event, &segment);
+  rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  g_mutex_lock(&c->lock);
+  if (GST_CLOCK_TIME_IS_VALID(rt) && (!GST_CLOCK_TIME_IS_VALID(c->rt) || rt > c->rt))
+    c->rt = rt;
+  g_cond_broadcast(&c->cond);
+  g_mutex_unlock(&c->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A live H.264 source with a keyframe every `gop` frames and, with x264, B-frames (decode
+ * times ahead of presentation times, as a publisher's usually are) but little latency. */
+static char *h264_live_bframes_source(guint frames, guint gop)
+{
+  g_autofree char *enc = NULL;
+  if (g_strcmp0(h264_factory, "x264enc") == 0)
+    enc = g_strdup_printf("x264enc key-int-max=%u bframes=2 rc-lookahead=5 sync-lookahead=0 "
+                          "speed-preset=ultrafast",
+                          gop);
+  else
+    enc = g_strdup_printf("openh264enc gop-size=%u", gop);
+  return g_strdup_printf("videotestsrc num-buffers=%u is-live=true pattern=ball ! "
+                         "video/x-raw,width=320,height=240,framerate=30/1 ! %s ! h264parse",
+                         frames, enc);
+}
+
+/* Links `tee` to `bin`'s pad `kind` through a leaky queue, as the handler does. */
+static void attach_through_leaky_queue(GstElement *pipeline, GstElement *tee, GstElement *bin,
+                                       const char *kind)
+{
+  GstElement *queue = gst_element_factory_make("queue", NULL);
+  g_autoptr(GstPad) queue_src = NULL;
+  g_autoptr(GstPad) queue_sink = NULL;
+  g_autoptr(GstPad) bin_pad = NULL;
+  g_autoptr(GstPad) tee_pad = NULL;
+  g_object_set(queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+               (guint64)3 * GST_SECOND, NULL);
+  gst_bin_add(GST_BIN(pipeline), queue);
+  queue_src = gst_element_get_static_pad(queue, "src");
+  bin_pad = gst_element_get_static_pad(bin, kind);
+  g_assert_cmpint(gst_pad_link(queue_src, bin_pad), ==, GST_PAD_LINK_OK);
+  g_assert_true(gst_element_sync_state_with_parent(queue));
+  queue_sink = gst_element_get_static_pad(queue, "sink");
+  tee_pad = gst_element_request_pad_simple(tee, "src_%u");
+  g_assert_cmpint(gst_pad_link(tee_pad, queue_sink), ==, GST_PAD_LINK_OK);
+}
+
+/* The EXTINF durations (s) and program date times (µs since the epoch) of a playlist. */
+static void playlist_entries(const char *text, GArray *extinfs, GArray *dates)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix(lines[i], "#EXTINF:")) {
+      double d = g_ascii_strtod(lines[i] + strlen("#EXTINF:"), NULL);
+      g_array_append_val(extinfs, d);
+    } else if (g_str_has_prefix(lines[i], "#EXT-X-PROGRAM-DATE-TIME:")) {
+      g_autoptr(GDateTime) t =
+          g_date_time_new_from_iso8601(lines[i] + strlen("#EXT-X-PROGRAM-DATE-TIME:"), NULL);
+      gint64 us;
+      g_assert_nonnull(t);
+      us = g_date_time_to_unix(t) * G_USEC_PER_SEC + g_date_time_get_microsecond(t);
+      g_array_append_val(dates, us);
+    }
+  }
+}
+
+static double probe_start(JsonNode *root, const char *codec_type)
+{
+  JsonObject *s = codec_type ? probe_stream(root, codec_type)
+                             : json_object_get_object_member(json_node_get_object(root), "format");
+  g_assert_nonnull(s);
+  return g_ascii_strtod(json_object_get_string_member_with_default(s, "start_time", "0"), NULL);
+}
+
+/* The segments output joins a running session as the handler attaches it: H.264 (B-frames) and
+ * AAC through parsers into tees, a leaky queue per stream, the bin added while everything
+ * plays, mid-GOP. Audio flows into it at once, video only from the next keyframe, so the first
+ * segment holds audio from before its first keyframe. Every EXTINF must be what ffprobe finds
+ * in its segment, the playlist must cover the media without gaps, and the target duration must
+ * hold. The publisher then ends the stream (EOS from the sources). */
+static void test_segments_joined_session(void)
+{
+  g_autofree char *dir = NULL, *video = NULL, *audio = NULL, *desc_text = NULL, *text = NULL;
+  g_autoptr(GstStructure) options = NULL;
+  g_autoptr(GError) err = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GstPad) vt_sink = NULL;
+  g_autoptr(GPtrArray) uris = NULL;
+  g_autoptr(GArray) extinfs = g_array_new(FALSE, FALSE, sizeof(double));
+  g_autoptr(GArray) dates = g_array_new(FALSE, FALSE, sizeof(gint64));
+  GstElement *pipeline, *vt, *at, *bin;
+  TeeClock clock = {.rt = GST_CLOCK_TIME_NONE};
+  gboolean eos = FALSE, ended = FALSE;
+  double sum = 0, first_start = 0, last_end = 0;
+  gint64 deadline;
+
+  REQUIRE_PLUGIN();
+  if (skip_without(TRUE, TRUE))
+    return;
+  dir = make_tmp_dir();
+  g_mutex_init(&clock.lock);
+  g_cond_init(&clock.cond);
+
+  /* 10 s, keyframes every 2 s, 2 s segments. */
+  video = h264_live_bframes_source(300, 60);
+  audio = audio_source(10.0, aac_factory, "aacparse", TRUE);
+  desc_text = g_strdup_printf("%s ! tee name=vt allow-not-linked=true "
+                              "%s ! tee name=at allow-not-linked=true",
+                              video, audio);
+  pipeline = gst_parse_launch(desc_text, &err);
+  g_assert_no_error(err);
+  bus = gst_element_get_bus(pipeline);
+  vt = gst_bin_get_by_name(GST_BIN(pipeline), "vt");
+  at = gst_bin_get_by_name(GST_BIN(pipeline), "at");
+  vt_sink = gst_element_get_static_pad(vt, "sink");
+  gst_pad_add_probe(vt_sink, GST_PAD_PROBE_TYPE_BUFFER, note_tee_time, &clock, NULL);
+  g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+
+  /* Join once video is 1 s in: half-way to the keyframe at 2 s. */
+  deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  g_mutex_lock(&clock.lock);
+  while (!GST_CLOCK_TIME_IS_VALID(clock.rt) || clock.rt < GST_SECOND)
+    g_assert_true(g_cond_wait_until(&clock.cond, &clock.lock, deadline));
+  g_mutex_unlock(&clock.lock);
+
+  options = options_new(H264_CAPS, AAC_CAPS);
+  gst_structure_set(options, "filename_prefix", G_TYPE_STRING, "hls/demo", "playlist_name",
+                    G_TYPE_STRING, "hls/index.m3u8", "segment_duration", G_TYPE_INT, 2, NULL);
+  bin = make_bin("segments", options, dir);
+  gst_bin_add(GST_BIN(pipeline), bin);
+  g_assert_true(gst_element_sync_state_with_parent(bin));
+  attach_through_leaky_queue(pipeline, vt, bin, "video");
+  attach_through_leaky_queue(pipeline, at, bin, "audio");
+
+  /* The sources end: the playlist is ended before the pipeline's EOS. */
+  while (!eos) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 100 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    if (msg == NULL)
+      continue;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error(msg, &err, NULL);
+      g_assert_no_error(err);
+    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+      eos = TRUE;
+    } else if (gst_message_has_name(msg, "sluice-output")) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (g_strcmp0(gst_structure_get_string(s, "event"), "playlist-updated") == 0)
+        gst_structure_get_boolean(s, "ended", &ended);
+    }
+    gst_message_unref(msg);
+  }
+  g_assert_true(ended);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(vt);
+  gst_object_unref(at);
+  gst_object_unref(pipeline);
+  g_mutex_clear(&clock.lock);
+  g_cond_clear(&clock.cond);
+
+  text = read_text(dir, "hls/index.m3u8");
+  g_test_message("playlist:\n%s", text);
+  g_assert_true(g_str_has_suffix(text, "#EXT-X-ENDLIST\n"));
+  uris = playlist_uris(text);
+  playlist_entries(text, extinfs, dates);
+  g_assert_cmpuint(uris->len, >=, 3);
+  g_assert_cmpuint(extinfs->len, ==, uris->len);
+  g_assert_cmpuint(dates->len, ==, uris->len);
+  assert_target_rule(text);
+
+  for (guint i = 0; i < uris->len; i++) {
+    g_autofree char *path = g_build_filename(dir, "hls", g_ptr_array_index(uris, i), NULL);
+    g_autoptr(JsonNode) probe = ffprobe(path);
+    double extinf = g_array_index(extinfs, double, i);
+    double start = probe_start(probe, NULL), duration = probe_duration(probe);
+    g_test_message("%s: EXTINF %.3f, ffprobe start %.3f duration %.3f",
+                   (const char *)g_ptr_array_index(uris, i), extinf, start, duration);
+    /* What the playlist says the segment lasts is what it holds. */
+    assert_near(extinf, duration, 0.1);
+    if (i == 0) {
+      /* The shape this test is about: audio from before the first keyframe. */
+      double audio_start = probe_start(probe, "audio"), video_start = probe_start(probe, "video");
+      g_assert_cmpfloat(audio_start, <, video_start - 0.3);
+      first_start = start;
+    }
+    if (i + 1 < uris->len) {
+      /* Program date times advance by the EXTINFs (both written to the millisecond). */
+      gint64 step = g_array_index(dates, gint64, i + 1) - g_array_index(dates, gint64, i);
+      assert_near(step / 1e6, extinf, 0.0015);
+    }
+    sum += extinf;
+    last_end = start + duration;
+  }
+  /* Together the segments cover the media from its first sample to its last. */
+  assert_near(sum, last_end - first_start, 0.2);
+  remove_tree(dir);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Crash safety: a recording whose process is SIGKILLed plays up to the last second or two. */
 
 static int crash_child(const char *dir)
@@ -1192,6 +1411,7 @@ int main(int argc, char **argv)
   g_test_add_func("/output-file/segments/hls", test_segments_hls);
   g_test_add_func("/output-file/segments/timestamp-long-gop", test_segments_timestamp_long_gop);
   g_test_add_func("/output-file/segments/refused", test_segments_refused);
+  g_test_add_func("/output-file/segments/joined-session", test_segments_joined_session);
   g_test_add_data_func("/output-file/file/attached-to-live-pipeline", "file", test_attached_live);
   g_test_add_data_func("/output-file/segments/attached-to-live-pipeline", "segments",
                        test_attached_live);
