@@ -130,9 +130,12 @@ static gboolean fits(double available, double cost)
   return available + FIT_EPSILON >= cost;
 }
 
-/* Formats with two decimals and a '.' whatever the process locale is. */
+/* Formats with two decimals and a '.' whatever the process locale is; small non-zero costs keep
+ * two significant digits so that 0.001 does not read as 0.00. */
 static const char *fmt2(char *buf, gsize len, double v)
 {
+  if (v != 0 && v > -0.1 && v < 0.1)
+    return g_ascii_formatd(buf, (int)len, "%.2g", v);
   return g_ascii_formatd(buf, (int)len, "%.2f", v);
 }
 

@@ -794,7 +794,7 @@ int sl_handler_main(void)
   if (h.pipeline != NULL)
     gst_element_set_state(h.pipeline, GST_STATE_NULL);
   if (h.ctl != NULL)
-    sl_ipc_channel_flush(h.ctl, 2000);
+    sl_ipc_channel_flush(h.ctl, 10000);
   status = h.exit_status;
 
   if (h.plugins)

@@ -494,12 +494,16 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
     sl_ipc_channel_drain(s->ctl);
   g_clear_pointer(&s->ctl, sl_ipc_channel_free);
 
-  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->ended_msg)) {
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     g_autofree char *why = describe_exit(status);
     set_error(s, why);
     final = SL_INGRESS_ERROR;
   } else {
-    final = s->error ? SL_INGRESS_ERROR : s->final_status;
+    /* Exit status 0 is the handler's word that it finished its outputs; its last message only
+     * adds the detail, and may be lost when the host is very busy. */
+    if (!s->ended_msg)
+      sl_debug(s->log, "handler exited cleanly without its final report");
+    final = s->error ? SL_INGRESS_ERROR : (s->ended_msg ? s->final_status : SL_INGRESS_INACTIVE);
   }
 
   if (ing != NULL) {

@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,7 +41,9 @@ struct _Peer {
   gboolean closed;
 
   guint8 *readbuf;
-  gboolean reading;     /* a read is in flight */
+  gboolean reading;     /* a read is in flight (TLS) */
+  int plain_fd;         /* the socket, for plain TCP; -1 for TLS */
+  guint fd_watch;       /* the read watch on plain_fd */
   gboolean read_paused; /* waiting for the media fd to drain */
 
   GByteArray *sock_out;  /* bytes for the publisher; frozen while a write is in flight */
@@ -319,34 +322,28 @@ static void on_engine_log(RtmpServerConn *conn, GLogLevelFlags level, const gcha
 
 /* ---- reading from the publisher ---------------------------------------------------------- */
 
-static void on_read(GObject *src, GAsyncResult *res, gpointer data)
+/* Handles one read result: `n` bytes in readbuf, 0 at EOF, < 0 on error (`err`). Returns TRUE
+ * when the caller should go on reading. */
+static gboolean handle_input(Peer *p, gssize n, const GError *err)
 {
-  Peer *p = data;
-  g_autoptr(GError) err = NULL;
-  gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
-  p->reading = FALSE;
-
-  if (p->closed) {
-    peer_unref(p);
-    return;
-  }
+  g_autoptr(GError) perr = NULL;
+  if (p->closed)
+    return FALSE;
   if (n <= 0) {
     if (n < 0)
-      plog(p, SLUICE_LOG_INFO, "connection lost: %s", err->message);
+      plog(p, SLUICE_LOG_INFO, "connection lost: %s", err ? err->message : g_strerror(errno));
     /* A publisher that disappears mid-stream ends its session normally: what arrived is kept. */
     peer_close(p, NULL);
-    peer_unref(p);
-    return;
+    return FALSE;
   }
   p->last_read_us = g_get_monotonic_time();
   if (p->session != NULL)
     p->l->cfg.host->session_add_bytes(p->l->cfg.host, p->session, (guint64)n);
-  if (!rtmp_server_conn_feed(p->rtmp, p->readbuf, (gsize)n, &err)) {
-    plog(p, SLUICE_LOG_WARNING, "protocol error, closing: %s", err->message);
+  if (!rtmp_server_conn_feed(p->rtmp, p->readbuf, (gsize)n, &perr)) {
+    plog(p, SLUICE_LOG_WARNING, "protocol error, closing: %s", perr->message);
     drain_engine(p);
-    peer_close(p, err->message);
-    peer_unref(p);
-    return;
+    peer_close(p, perr->message);
+    return FALSE;
   }
   drain_engine(p);
   flush_media(p);
@@ -355,17 +352,62 @@ static void on_read(GObject *src, GAsyncResult *res, gpointer data)
     p->close_after_write = TRUE;
     if (!p->writing && p->sock_out->len == 0)
       peer_close(p, NULL);
-  } else if (p->media_out->len > p->l->cfg.max_buffered) {
-    p->read_paused = TRUE;
-  } else {
-    schedule_read(p);
+    return FALSE;
   }
+  if (p->media_out->len > p->l->cfg.max_buffered) {
+    p->read_paused = TRUE;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* TLS connections read through the GIOStream (the TLS layer owns the socket). */
+static void on_read(GObject *src, GAsyncResult *res, gpointer data)
+{
+  Peer *p = data;
+  g_autoptr(GError) err = NULL;
+  gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
+  p->reading = FALSE;
+  if (handle_input(p, n, err))
+    schedule_read(p);
   peer_unref(p);
+}
+
+/* Plain TCP reads the socket directly from a main-loop fd watch: one watch for the life of the
+ * connection, drained until the kernel has nothing more, rather than one asynchronous read
+ * (with its own source and wake-up) per chunk. On a busy node that is most of the service's
+ * CPU. A cap on reads per wake-up keeps one fast publisher from starving the others. */
+static gboolean on_fd_readable(gint fd, GIOCondition cond, gpointer data)
+{
+  Peer *p = data;
+  gboolean go_on = TRUE;
+  peer_ref(p);
+  for (int i = 0; i < 8 && go_on; i++) {
+    gssize n = recv(fd, p->readbuf, READ_SIZE, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    if (n < 0 && errno == EINTR)
+      continue;
+    go_on = handle_input(p, n, NULL);
+    if (n > 0 && n < READ_SIZE)
+      break; /* the kernel had no more */
+  }
+  if (!go_on)
+    p->fd_watch = 0;
+  peer_unref(p);
+  return go_on ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void schedule_read(Peer *p)
 {
-  if (p->reading || p->closed || p->read_paused)
+  if (p->closed || p->read_paused)
+    return;
+  if (p->plain_fd >= 0) {
+    if (p->fd_watch == 0)
+      p->fd_watch = g_unix_fd_add(p->plain_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_fd_readable, p);
+    return;
+  }
+  if (p->reading)
     return;
   p->reading = TRUE;
   g_input_stream_read_async(g_io_stream_get_input_stream(p->stream), p->readbuf, READ_SIZE,
@@ -419,6 +461,10 @@ static void peer_close(Peer *p, const char *error)
   if (p->media_watch) {
     g_source_remove(p->media_watch);
     p->media_watch = 0;
+  }
+  if (p->fd_watch) {
+    g_source_remove(p->fd_watch);
+    p->fd_watch = 0;
   }
   if (p->counted_pending) {
     p->counted_pending = FALSE;
@@ -479,6 +525,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
   p->sock_next = g_byte_array_new();
   p->media_out = g_byte_array_new();
   p->media_fd = -1;
+  p->plain_fd = -1;
   p->last_read_us = g_get_monotonic_time();
   g_socket_set_option(g_socket_connection_get_socket(conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
@@ -494,6 +541,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
     p->stream = t;
   } else {
     p->stream = G_IO_STREAM(g_object_ref(conn));
+    p->plain_fd = g_socket_get_fd(g_socket_connection_get_socket(conn));
   }
   p->rtmp = rtmp_server_conn_new(&engine_callbacks, p);
   p->counted_pending = TRUE;
