@@ -22,12 +22,18 @@
 #define OUTPUT_QUEUE_NS (3 * GST_SECOND)
 
 typedef struct {
+  char *id;   /* the egress id, or "default-N" for an ingress's configured outputs */
   char *type; /* "file", "segments", ... */
   GstStructure *options;
   GstElement *bin; /* NULL until built, and again once removed */
   GPtrArray *queues;
   gboolean failed;
+  gboolean stopping; /* EOS sent into it; removed once it reports its final file */
+  guint stop_timer;  /* gives up waiting for that report */
 } Output;
+
+/* How long a stopped output may take to finalise before it is torn down regardless. */
+#define OUTPUT_STOP_TIMEOUT_S 30
 
 typedef struct {
   GMutex lock;
@@ -45,7 +51,8 @@ typedef struct {
   GstElement *audio_tee;
   GstCaps *video_caps;
   GstCaps *audio_caps;
-  GPtrArray *outputs; /* Output* */
+  GPtrArray *outputs; /* Output*; streaming threads until outputs_built, then main thread */
+  GPtrArray *pending; /* JsonObject* add-output requests that arrived before outputs_built */
   gboolean outputs_built;
   gboolean publishing_reported;
   gboolean video_keyframe_seen;
@@ -60,6 +67,9 @@ typedef struct {
 static void output_free(gpointer p)
 {
   Output *o = p;
+  if (o->stop_timer)
+    g_source_remove(o->stop_timer);
+  g_free(o->id);
   g_free(o->type);
   if (o->options)
     gst_structure_free(o->options);
@@ -400,6 +410,9 @@ static void release_queues(Output *o)
 }
 
 static void remove_output(Handler *h, Output *o);
+static gboolean add_pending_outputs(gpointer data);
+static void finish_output(Handler *h, Output *o, const char *error);
+static gboolean is_final_report(const GstStructure *s);
 
 /* Runs on the source's streaming thread (no-more-pads). What the source pushed before it is
  * waiting in each output's queues (add_queue), so no media is lost between the first pad
@@ -442,6 +455,7 @@ static void build_outputs(Handler *h)
   g_mutex_lock(&h->lock);
   h->outputs_built = TRUE;
   g_mutex_unlock(&h->lock);
+  g_idle_add(add_pending_outputs, h);
 }
 
 static void on_no_more_pads(GstElement *src, gpointer data)
@@ -546,15 +560,20 @@ static void remove_output(Handler *h, Output *o)
   o->failed = TRUE;
 }
 
-static void forward_output_message(Handler *h, const GstStructure *s)
+static void forward_output_message(Handler *h, Output *o, const GstStructure *s)
 {
   g_autoptr(JsonObject) msg = sl_ipc_message_new("output");
   guint64 u64;
   gint64 i64;
   guint u;
   const char *str;
+  gboolean ended = FALSE;
+  if (o != NULL)
+    json_object_set_string_member(msg, "output_id", o->id);
   if ((str = gst_structure_get_string(s, "output-type")))
     json_object_set_string_member(msg, "output_type", str);
+  if (gst_structure_get_boolean(s, "ended", &ended) && ended)
+    json_object_set_boolean_member(msg, "ended", TRUE);
   if ((str = gst_structure_get_string(s, "event")))
     json_object_set_string_member(msg, "event", str);
   if ((str = gst_structure_get_string(s, "filename")))
@@ -609,7 +628,7 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
     if (o != NULL) {
       /* Outputs fail alone: the recording of the others goes on. */
       sl_error(h->component, "%s output failed: %s", o->type, err->message);
-      remove_output(h, o);
+      finish_output(h, o, err->message);
     } else {
       fail(h, "%s", err->message);
       sl_debug(h->component, "%s", dbg ? dbg : "");
@@ -625,14 +644,186 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
   }
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(m);
-    if (s != NULL && gst_structure_has_name(s, "sluice-output"))
-      forward_output_message(h, s);
+    if (s != NULL && gst_structure_has_name(s, "sluice-output")) {
+      Output *o = output_of(h, GST_MESSAGE_SRC(m));
+      forward_output_message(h, o, s);
+      if (o != NULL && o->stopping && is_final_report(s))
+        finish_output(h, o, NULL);
+    }
     break;
   }
   default:
     break;
   }
   return G_SOURCE_CONTINUE;
+}
+
+/* ---- outputs added and removed while the session runs (egresses) -------------------------- */
+
+static Output *output_by_id(Handler *h, const char *id)
+{
+  for (guint i = 0; i < h->outputs->len; i++) {
+    Output *o = g_ptr_array_index(h->outputs, i);
+    if (g_strcmp0(o->id, id) == 0)
+      return o;
+  }
+  return NULL;
+}
+
+static void report_output(Handler *h, const char *type, const char *id, const char *error)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new(type);
+  json_object_set_string_member(msg, "output_id", id);
+  if (error != NULL)
+    json_object_set_string_member(msg, "error", error);
+  send_msg(h, msg);
+}
+
+/* The last report an output bin posts once it has finalised what it wrote. */
+static gboolean is_final_report(const GstStructure *s)
+{
+  const char *event = gst_structure_get_string(s, "event");
+  gboolean ended = FALSE, live = FALSE;
+  if (g_strcmp0(event, "file-closed") == 0)
+    return TRUE;
+  gst_structure_get_boolean(s, "live", &live);
+  return g_strcmp0(event, "playlist-updated") == 0 &&
+         gst_structure_get_boolean(s, "ended", &ended) && ended && !live;
+}
+
+/* Takes a stopped or failed output out of the pipeline and tells the service. Main thread. */
+static void finish_output(Handler *h, Output *o, const char *error)
+{
+  if (o->bin == NULL)
+    return;
+  if (o->stop_timer) {
+    g_source_remove(o->stop_timer);
+    o->stop_timer = 0;
+  }
+  remove_output(h, o);
+  report_output(h, "output-removed", o->id, error);
+  sl_info(h->component, "%s output %s removed%s%s", o->type, o->id, error ? ": " : "",
+          error ? error : "");
+}
+
+static gboolean stop_timeout(gpointer data)
+{
+  Output *o = data;
+  Handler *h = g_object_get_data(G_OBJECT(o->bin), "sluice-handler");
+  o->stop_timer = 0;
+  finish_output(h, o, "the output did not finalise within 30 s of being stopped");
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean release_tee_pad(gpointer data)
+{
+  GstPad *tee_pad = data;
+  GstElement *tee = gst_pad_get_parent_element(tee_pad);
+  if (tee != NULL) {
+    gst_element_release_request_pad(tee, tee_pad);
+    gst_object_unref(tee);
+  }
+  gst_object_unref(tee_pad);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread, with the tee's branch blocked: cut the branch and let EOS run down the
+ * queue into the bin, which then finalises its files. */
+static GstPadProbeReturn cut_branch(GstPad *tee_pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstPad *qsink = data;
+  gst_pad_unlink(tee_pad, qsink);
+  gst_pad_send_event(qsink, gst_event_new_eos());
+  g_idle_add(release_tee_pad, gst_object_ref(tee_pad));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void stop_output(Handler *h, Output *o)
+{
+  if (o->bin == NULL || o->stopping)
+    return;
+  o->stopping = TRUE;
+  g_object_set_data(G_OBJECT(o->bin), "sluice-handler", h);
+  for (guint i = 0; i < o->queues->len; i++) {
+    GstElement *q = g_ptr_array_index(o->queues, i);
+    GstPad *qsink = gst_element_get_static_pad(q, "sink");
+    GstPad *tee_pad = gst_pad_get_peer(qsink);
+    if (tee_pad != NULL) {
+      gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, cut_branch,
+                        gst_object_ref(qsink), gst_object_unref);
+      gst_object_unref(tee_pad);
+    }
+    gst_object_unref(qsink);
+  }
+  o->stop_timer = g_timeout_add_seconds(OUTPUT_STOP_TIMEOUT_S, stop_timeout, o);
+}
+
+/* Builds `o` and joins it to the running tees. Main thread. */
+static gboolean attach_output(Handler *h, Output *o, GError **error)
+{
+  SlPlugin *pl = output_plugin_for(h, o->type);
+  if (pl == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "no enabled output plugin builds '%s' outputs", o->type);
+    return FALSE;
+  }
+  if (h->video_caps)
+    gst_structure_set(o->options, "video-caps", GST_TYPE_CAPS, h->video_caps, NULL);
+  if (h->audio_caps)
+    gst_structure_set(o->options, "audio-caps", GST_TYPE_CAPS, h->audio_caps, NULL);
+  o->bin = pl->output.make_bin(o->type, o->options, h->output_dir, error);
+  if (o->bin == NULL)
+    return FALSE;
+  gst_object_ref_sink(o->bin);
+  gst_bin_add(GST_BIN(h->pipeline), o->bin);
+  if (h->video_tee)
+    add_queue(h, o, h->video_tee, "video");
+  if (h->audio_tee)
+    add_queue(h, o, h->audio_tee, "audio");
+  if (!link_queues(h, o)) {
+    remove_output(h, o);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot link the output to the source");
+    return FALSE;
+  }
+  gst_element_sync_state_with_parent(o->bin);
+  release_queues(o);
+  return TRUE;
+}
+
+static void add_output(Handler *h, JsonObject *req)
+{
+  g_autoptr(GError) err = NULL;
+  const char *id = json_object_get_string_member_with_default(req, "output_id", "");
+  Output *o;
+  if (*id == '\0' || output_by_id(h, id) != NULL) {
+    report_output(h, "output-added", id, "output id missing or already in use");
+    return;
+  }
+  o = g_new0(Output, 1);
+  o->id = g_strdup(id);
+  o->type = g_strdup(json_object_get_string_member_with_default(req, "output_type", ""));
+  o->options = options_from_json(json_object_has_member(req, "options")
+                                     ? json_object_get_object_member(req, "options")
+                                     : NULL);
+  o->queues = g_ptr_array_new();
+  g_ptr_array_add(h->outputs, o);
+  if (!attach_output(h, o, &err)) {
+    o->failed = TRUE;
+    sl_error(h->component, "%s output %s: %s", o->type, id, err->message);
+    report_output(h, "output-added", id, err->message);
+    return;
+  }
+  sl_info(h->component, "%s output %s attached", o->type, id);
+  report_output(h, "output-added", id, NULL);
+}
+
+static gboolean add_pending_outputs(gpointer data)
+{
+  Handler *h = data;
+  for (guint i = 0; i < h->pending->len; i++)
+    add_output(h, g_ptr_array_index(h->pending, i));
+  g_ptr_array_set_size(h->pending, 0);
+  return G_SOURCE_REMOVE;
 }
 
 static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, gpointer data)
@@ -646,10 +837,27 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
     send_eos(h);
     return;
   }
-  if (g_strcmp0(json_object_get_string_member_with_default(msg, "type", ""), "stop") == 0) {
+  const char *type = json_object_get_string_member_with_default(msg, "type", "");
+  if (g_strcmp0(type, "stop") == 0) {
     sl_info(h->component, "stop requested: %s",
             json_object_get_string_member_with_default(msg, "reason", ""));
     send_eos(h);
+  } else if (g_strcmp0(type, "add-output") == 0) {
+    gboolean built;
+    g_mutex_lock(&h->lock);
+    built = h->outputs_built;
+    if (!built)
+      g_ptr_array_add(h->pending, json_object_ref(msg));
+    g_mutex_unlock(&h->lock);
+    if (built)
+      add_output(h, msg);
+  } else if (g_strcmp0(type, "remove-output") == 0) {
+    const char *id = json_object_get_string_member_with_default(msg, "output_id", "");
+    Output *o = output_by_id(h, id);
+    if (o == NULL || o->bin == NULL)
+      report_output(h, "output-removed", id, o == NULL ? "no such output" : NULL);
+    else
+      stop_output(h, o);
   }
 }
 
@@ -742,6 +950,7 @@ static gboolean setup(Handler *h, GError **error)
   for (guint i = 0; outs && i < json_array_get_length(outs); i++) {
     JsonObject *jo = json_array_get_object_element(outs, i);
     Output *o = g_new0(Output, 1);
+    o->id = g_strdup_printf("default-%u", i);
     o->type = g_strdup(json_object_get_string_member_with_default(jo, "type", ""));
     o->options = options_from_json(json_object_has_member(jo, "options")
                                        ? json_object_get_object_member(jo, "options")
@@ -774,6 +983,7 @@ int sl_handler_main(void)
 
   g_mutex_init(&h.lock);
   h.outputs = g_ptr_array_new_with_free_func(output_free);
+  h.pending = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
   h.component = g_strdup("handler");
   gst_init(NULL, NULL);
   h.loop = g_main_loop_new(NULL, FALSE);
@@ -801,6 +1011,7 @@ int sl_handler_main(void)
     sl_host_shutdown_plugins(h.plugins);
   g_clear_pointer(&h.ctl, sl_ipc_channel_free);
   g_clear_pointer(&h.outputs, g_ptr_array_unref);
+  g_clear_pointer(&h.pending, g_ptr_array_unref);
   gst_clear_object(&h.pipeline);
   g_clear_pointer(&h.video_caps, gst_caps_unref);
   g_clear_pointer(&h.audio_caps, gst_caps_unref);

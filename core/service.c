@@ -50,6 +50,8 @@ struct _SlService {
   gboolean draining;
   gboolean stopping;
   guint sample_source;
+  double busy_smoothed; /* exponentially smoothed busy cores, fed to admission */
+  guint busy_samples;
   guint sigterm_source;
   guint sigint_source;
   int exit_status;
@@ -391,7 +393,14 @@ static gboolean sample_cpu(gpointer data)
     sl_warn("admission", "CPU sample failed: %s", err->message);
     return G_SOURCE_CONTINUE;
   }
-  sl_admission_set_node_busy(svc->admission, sl_cpu_monitor_busy_cores(svc->cpu));
+  /* Admission reads a smoothed load (a time constant of about three samples): the CPU a burst of
+   * handlers spends starting up, or another process's spike, should not refuse publishers that
+   * arrive in the same second, while a load that lasts is seen within a few seconds. */
+  {
+    double busy = sl_cpu_monitor_busy_cores(svc->cpu);
+    svc->busy_smoothed = svc->busy_samples++ == 0 ? busy : 0.7 * svc->busy_smoothed + 0.3 * busy;
+    sl_admission_set_node_busy(svc->admission, svc->busy_smoothed);
+  }
   sl_sessions_sample(svc->session_mgr);
   sl_admission_tick(svc->admission, g_get_monotonic_time());
   return G_SOURCE_CONTINUE;
