@@ -4,6 +4,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "redact.h"
+#include "outputs.h"
 #include "template.h"
 
 #include <errno.h>
@@ -157,10 +158,10 @@ static void maybe_finish(SluiceSession *s)
 
 /* ---- outputs ----------------------------------------------------------------------------- */
 
-/* Turns the ingress's configured outputs into the handler's list, with every path expanded
- * from its template and checked to stay inside output_dir. */
+/* Turns the ingress's configured outputs into the handler's list (outputs.h). */
 static JsonArray *expand_outputs(SlSessions *mgr, SlIngress *ing, GError **error)
 {
+  static const char *const types[] = {"file", "segments"};
   g_autoptr(JsonArray) list = json_array_new();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   SlTemplateVars vars = {
@@ -170,72 +171,20 @@ static JsonArray *expand_outputs(SlSessions *mgr, SlIngress *ing, GError **error
       .ingress_id = ing->id,
       .now = now,
   };
-  JsonObject *file = ing->outputs && json_object_has_member(ing->outputs, "file")
-                         ? json_object_get_object_member(ing->outputs, "file")
-                         : NULL;
-  JsonObject *seg = ing->outputs && json_object_has_member(ing->outputs, "segments")
-                        ? json_object_get_object_member(ing->outputs, "segments")
-                        : NULL;
-
-  if (file != NULL) {
-    JsonObject *o = json_object_new();
-    JsonObject *opts = json_object_new();
-    const char *tmpl = json_object_get_string_member_with_default(file, "filepath", "");
-    g_autofree char *name = sl_template_default_name(tmpl, ing->room_name, &vars);
-    g_autofree char *rel = sl_path_resolve(mgr->output_dir, name, NULL, error);
-    if (rel == NULL) {
-      json_object_unref(o);
-      json_object_unref(opts);
+  for (guint i = 0; ing->outputs && i < G_N_ELEMENTS(types); i++) {
+    JsonObject *req;
+    JsonObject *o;
+    JsonObject *opts;
+    if (!json_object_has_member(ing->outputs, types[i]))
+      continue;
+    req = json_object_get_object_member(ing->outputs, types[i]);
+    opts = sl_outputs_resolve(mgr->output_dir, types[i], req, ing->room_name, &vars, error);
+    if (opts == NULL)
       return NULL;
-    }
-    json_object_set_string_member(opts, "filepath", rel);
-    json_object_set_string_member(o, "type", "file");
+    o = json_object_new();
+    json_object_set_string_member(o, "type", types[i]);
     json_object_set_object_member(o, "options", opts);
     json_array_add_object_element(list, o);
-  }
-  if (seg != NULL) {
-    JsonObject *o = json_object_new();
-    JsonObject *opts = json_object_new();
-    const char *tmpl = json_object_get_string_member_with_default(seg, "filename_prefix", "");
-    g_autofree char *prefix_t = sl_template_default_name(tmpl, ing->room_name, &vars);
-    g_autofree char *prefix = sl_path_resolve(mgr->output_dir, prefix_t, NULL, error);
-    g_autofree char *dir = NULL;
-    if (prefix == NULL)
-      goto seg_fail;
-    dir = g_path_get_dirname(prefix);
-    json_object_set_string_member(opts, "filename_prefix", prefix);
-    /* A playlist name without a directory sits next to the segments. */
-    for (int i = 0; i < 2; i++) {
-      const char *key = i == 0 ? "playlist_name" : "live_playlist_name";
-      const char *v = json_object_get_string_member_with_default(seg, key, NULL);
-      g_autofree char *expanded = NULL;
-      g_autofree char *joined = NULL;
-      g_autofree char *rel = NULL;
-      if (v == NULL || *v == '\0')
-        continue;
-      expanded = sl_template_expand(v, &vars);
-      joined = strchr(expanded, '/') == NULL && strcmp(dir, ".") != 0
-                   ? g_build_filename(dir, expanded, NULL)
-                   : g_strdup(expanded);
-      rel = sl_path_resolve(mgr->output_dir, joined, NULL, error);
-      if (rel == NULL)
-        goto seg_fail;
-      json_object_set_string_member(opts, key, rel);
-    }
-    json_object_set_int_member(opts, "segment_duration",
-                               json_object_get_int_member_with_default(seg, "segment_duration", 4));
-    json_object_set_string_member(
-        opts, "filename_suffix",
-        json_object_get_string_member_with_default(seg, "filename_suffix", "INDEX"));
-    json_object_set_string_member(o, "type", "segments");
-    json_object_set_object_member(o, "options", opts);
-    json_array_add_object_element(list, o);
-    goto seg_done;
-  seg_fail:
-    json_object_unref(o);
-    json_object_unref(opts);
-    return NULL;
-  seg_done:;
   }
   return g_steal_pointer(&list);
 }
@@ -452,7 +401,12 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
       sl_ingress_set_status(ing, st, NULL);
       sl_info(s->log, "ingress %s: %s", ing->name, sl_ingress_status_name(st));
     }
+  } else if (strcmp(type, "output-added") == 0 || strcmp(type, "output-removed") == 0) {
+    if (s->mgr->env.on_output_message)
+      s->mgr->env.on_output_message(s->id, msg, s->mgr->env.user_data);
   } else if (strcmp(type, "output") == 0) {
+    if (s->mgr->env.on_output_message)
+      s->mgr->env.on_output_message(s->id, msg, s->mgr->env.user_data);
     const char *event = json_object_get_string_member_with_default(msg, "event", "");
     const char *file = json_object_get_string_member_with_default(msg, "filename", "");
     gint64 size = json_object_get_int_member_with_default(msg, "size", 0);
@@ -529,6 +483,8 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
   if (!s->publisher_gone && s->input->input.stop_session != NULL)
     s->input->input.stop_session(s, s->error ? s->error : "the session ended");
   s->busy = FALSE;
+  if (mgr->env.on_session_ended)
+    mgr->env.on_session_ended(s->id, final, s->error, mgr->env.user_data);
   if (mgr->env.on_count_changed)
     mgr->env.on_count_changed(mgr->active, mgr->env.user_data);
   maybe_finish(s);
@@ -593,6 +549,48 @@ void sl_sessions_stop_all(SlSessions *mgr, const char *reason)
         s->input->input.stop_session != NULL)
       s->input->input.stop_session(s, reason);
   }
+}
+
+SluiceSession *sl_sessions_get(SlSessions *mgr, const char *session_id)
+{
+  SluiceSession *s = session_id ? g_hash_table_lookup(mgr->live, session_id) : NULL;
+  return s && !s->handler_gone ? s : NULL;
+}
+
+const char *sl_session_id(SluiceSession *s)
+{
+  return s->id;
+}
+
+const char *sl_session_ingress_id(SluiceSession *s)
+{
+  return s->ingress_id;
+}
+
+const char *sl_sessions_output_dir(SlSessions *mgr)
+{
+  return mgr->output_dir;
+}
+
+gboolean sl_session_add_output(SluiceSession *s, const char *output_id, const char *output_type,
+                               JsonObject *options)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new("add-output");
+  if (s->handler_gone || s->ctl == NULL)
+    return FALSE;
+  json_object_set_string_member(msg, "output_id", output_id);
+  json_object_set_string_member(msg, "output_type", output_type);
+  json_object_set_object_member(msg, "options", json_object_ref(options));
+  return sl_ipc_channel_send(s->ctl, msg);
+}
+
+gboolean sl_session_remove_output(SluiceSession *s, const char *output_id)
+{
+  g_autoptr(JsonObject) msg = sl_ipc_message_new("remove-output");
+  if (s->handler_gone || s->ctl == NULL)
+    return FALSE;
+  json_object_set_string_member(msg, "output_id", output_id);
+  return sl_ipc_channel_send(s->ctl, msg);
 }
 
 void sl_sessions_sample(SlSessions *mgr)

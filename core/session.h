@@ -43,6 +43,11 @@ typedef struct {
   const char *node_id;
   const char *const *plugin_path; /* handed to handlers so they find the same plugins */
   void (*on_count_changed)(guint active, gpointer user_data);
+  /* Output reports from a handler ("output", "output-added", "output-removed" messages, transfer
+   * none) and the end of a session, for the egresses running on it. Main thread. */
+  void (*on_output_message)(const char *session_id, JsonObject *msg, gpointer user_data);
+  void (*on_session_ended)(const char *session_id, SlIngressStatus status, const char *error,
+                           gpointer user_data);
   gpointer user_data;
 } SlSessionsEnv;
 
@@ -56,6 +61,22 @@ SluiceSession *sl_sessions_start(SlSessions *mgr, SlPlugin *plugin, const Sluice
 void sl_sessions_publisher_ended(SlSessions *mgr, SluiceSession *s, const char *error);
 /* SluiceHost.session_add_bytes. */
 void sl_sessions_add_bytes(SlSessions *mgr, SluiceSession *s, guint64 bytes);
+
+/* The live session of `ingress_id`, or NULL. Its id is the ingress's resource_id. */
+SluiceSession *sl_sessions_get(SlSessions *mgr, const char *session_id);
+const char *sl_session_id(SluiceSession *s);
+const char *sl_session_ingress_id(SluiceSession *s);
+
+/* Ask the session's handler to add an output (`options` with paths relative to the output
+ * directory; transfer none) or to finalise and remove one. The answer comes back through
+ * on_output_message ("output-added" / "output-removed", with "error" on failure). FALSE when the
+ * session's handler is gone. */
+gboolean sl_session_add_output(SluiceSession *s, const char *output_id, const char *output_type,
+                               JsonObject *options);
+gboolean sl_session_remove_output(SluiceSession *s, const char *output_id);
+
+/* The output directory outputs write into (absolute). */
+const char *sl_sessions_output_dir(SlSessions *mgr);
 
 /* Ask every handler to finalise now and every publisher to go (SIGINT). */
 void sl_sessions_stop_all(SlSessions *mgr, const char *reason);
