@@ -767,9 +767,12 @@ static gboolean attach_output(Handler *h, Output *o, GError **error)
                 "no enabled output plugin builds '%s' outputs", o->type);
     return FALSE;
   }
-  if (h->video_caps)
+  /* "only" (an audio-only or video-only egress, or a single track) limits the streams the
+   * output is offered; the other stream's queue is then dropped by link_queues. */
+  const char *only = gst_structure_get_string(o->options, "only");
+  if (h->video_caps && g_strcmp0(only, "audio") != 0)
     gst_structure_set(o->options, "video-caps", GST_TYPE_CAPS, h->video_caps, NULL);
-  if (h->audio_caps)
+  if (h->audio_caps && g_strcmp0(only, "video") != 0)
     gst_structure_set(o->options, "audio-caps", GST_TYPE_CAPS, h->audio_caps, NULL);
   o->bin = pl->output.make_bin(o->type, o->options, h->output_dir, error);
   if (o->bin == NULL)

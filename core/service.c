@@ -2,6 +2,7 @@
 #include "service.h"
 
 #include "cpu.h"
+#include "egress.h"
 #include "host.h"
 #include "http.h"
 #include "ingress.h"
@@ -41,6 +42,7 @@ struct _SlService {
   SlHttp *http;
   SlIngressStore *ingresses;
   SlSessions *session_mgr;
+  SlEgresses *egresses;
   GStrv plugin_path;
   GMainLoop *loop;
   char *node_id;
@@ -286,6 +288,21 @@ static gboolean setup_metrics(SlService *svc, GError **error)
 
 static void on_session_count(guint active, gpointer data);
 
+static void on_output_message(const char *session_id, JsonObject *msg, gpointer data)
+{
+  SlService *svc = data;
+  if (svc->egresses)
+    sl_egresses_on_output_message(svc->egresses, session_id, msg);
+}
+
+static void on_session_ended(const char *session_id, SlIngressStatus status, const char *error,
+                             gpointer data)
+{
+  SlService *svc = data;
+  if (svc->egresses)
+    sl_egresses_on_session_ended(svc->egresses, session_id, status, error);
+}
+
 SlService *sl_service_new(SlConfig *config, GError **error)
 {
   g_autoptr(SlService) svc = g_new0(SlService, 1);
@@ -329,12 +346,15 @@ SlService *sl_service_new(SlConfig *config, GError **error)
         .node_id = svc->node_id,
         .plugin_path = (const char *const *)svc->plugin_path,
         .on_count_changed = on_session_count,
+        .on_output_message = on_output_message,
+        .on_session_ended = on_session_ended,
         .user_data = svc,
     };
     svc->session_mgr = sl_sessions_new(&env, error);
     if (svc->session_mgr == NULL)
       return NULL;
   }
+  svc->egresses = sl_egresses_new(svc->session_mgr, svc->ingresses);
   return g_steal_pointer(&svc);
 }
 
@@ -349,6 +369,7 @@ void sl_service_free(SlService *svc)
   if (svc->sigint_source)
     g_source_remove(svc->sigint_source);
   g_clear_pointer(&svc->http, sl_http_free);
+  g_clear_pointer(&svc->egresses, sl_egresses_free);
   g_clear_pointer(&svc->session_mgr, sl_sessions_free);
   g_clear_pointer(&svc->ingresses, sl_ingress_store_free);
   g_strfreev(svc->plugin_path);
@@ -375,6 +396,18 @@ SlMetrics *sl_service_metrics(SlService *svc)
 SlAdmission *sl_service_admission(SlService *svc)
 {
   return svc->admission;
+}
+SlEgresses *sl_service_egresses(SlService *svc)
+{
+  return svc->egresses;
+}
+SlIngressStore *sl_service_ingresses(SlService *svc)
+{
+  return svc->ingresses;
+}
+SlSessions *sl_service_sessions(SlService *svc)
+{
+  return svc->session_mgr;
 }
 SlPluginSet *sl_service_plugins(SlService *svc)
 {

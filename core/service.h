@@ -38,6 +38,9 @@ SlConfig *sl_service_config(SlService *svc);
 SlMetrics *sl_service_metrics(SlService *svc);
 SlAdmission *sl_service_admission(SlService *svc);
 SlPluginSet *sl_service_plugins(SlService *svc);
+struct _SlEgresses *sl_service_egresses(SlService *svc);
+struct _SlIngressStore *sl_service_ingresses(SlService *svc);
+struct _SlSessions *sl_service_sessions(SlService *svc);
 const char *sl_service_node_id(SlService *svc);
 
 /* The plugin path and enabled list the config resolves to (shared with `sluice plugins`). */
