@@ -203,6 +203,17 @@ const SlKeyDef sl_core_keys[] = {
     /* older egress configs put one storage section at the top level */
     STORAGE_KEYS(""),
 
+    /* webhooks, as LiveKit's server spells them */
+    K("webhook", SL_KEY_SECTION, NULL, "where events are POSTed"),
+    K("webhook.urls", SL_KEY_STRING_LIST, NULL, "receivers"),
+    K("webhook.api_key", SL_KEY_STRING, NULL, "key whose secret signs them (default: api_key)"),
+
+    /* what the API tells publishers (LiveKit server's `ingress:` section) */
+    K("ingress", SL_KEY_SECTION, NULL, "URLs handed to publishers"),
+    K("ingress.rtmp_base_url", SL_KEY_STRING, NULL,
+      "RTMP URL in IngressInfo.url (default rtmp://<this host>:<rtmp_port>/live)"),
+    K("ingress.whip_base_url", SL_KEY_STRING, NULL, "WHIP URL in IngressInfo.url"),
+
     /* static ingresses: a single node needs no API */
     K("ingresses", SL_KEY_LIST, NULL, "ingresses declared in the config"),
     KF("ingresses[].name", SL_KEY_STRING, NULL, SL_KEY_REQUIRED, "a name for people"),

@@ -13,9 +13,15 @@ struct _SlIngressStore {
 
 static const char id_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-static void ingress_free(gpointer p)
+void sl_ingress_free(SlIngress *ing)
 {
-  SlIngress *ing = p;
+  if (ing == NULL)
+    return;
+  if (ing->video)
+    json_object_unref(ing->video);
+  if (ing->audio)
+    json_object_unref(ing->audio);
+  g_free(ing->participant_metadata);
   g_free(ing->id);
   g_free(ing->name);
   g_free(ing->stream_key);
@@ -28,6 +34,11 @@ static void ingress_free(gpointer p)
   if (ing->outputs)
     json_object_unref(ing->outputs);
   g_free(ing);
+}
+
+static void ingress_free(gpointer p)
+{
+  sl_ingress_free(p);
 }
 
 SlIngressStore *sl_ingress_store_new(void)
@@ -188,6 +199,43 @@ gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *cfg, GErr
     g_hash_table_insert(store->by_id, ing->id, ing);
   }
   return TRUE;
+}
+
+SlIngress *sl_ingress_new_random(void)
+{
+  SlIngress *ing = g_new0(SlIngress, 1);
+  GString *id = g_string_new("IN_");
+  for (int i = 0; i < 12; i++)
+    g_string_append_c(id, id_alphabet[g_random_int_range(0, (gint32)sizeof id_alphabet - 1)]);
+  ing->id = g_string_free(id, FALSE);
+  ing->stream_key = random_key();
+  sl_log_register_secret(ing->stream_key);
+  ing->input_type = g_strdup("rtmp");
+  ing->enabled = TRUE;
+  ing->reusable = TRUE;
+  return ing;
+}
+
+gboolean sl_ingress_store_add(SlIngressStore *store, SlIngress *ing, GError **error)
+{
+  if (g_hash_table_contains(store->by_id, ing->id) ||
+      g_hash_table_contains(store->by_key, ing->stream_key)) {
+    g_set_error(error, SL_CONFIG_ERROR, SL_CONFIG_ERROR_INVALID,
+                "an ingress with this id or stream key exists already");
+    sl_ingress_free(ing);
+    return FALSE;
+  }
+  g_ptr_array_add(store->all, ing);
+  g_hash_table_insert(store->by_key, ing->stream_key, ing);
+  g_hash_table_insert(store->by_id, ing->id, ing);
+  return TRUE;
+}
+
+void sl_ingress_store_remove(SlIngressStore *store, SlIngress *ing)
+{
+  g_hash_table_remove(store->by_key, ing->stream_key);
+  g_hash_table_remove(store->by_id, ing->id);
+  g_ptr_array_remove(store->all, ing);
 }
 
 SlIngress *sl_ingress_store_by_key(SlIngressStore *store, const char *stream_key)

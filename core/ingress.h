@@ -41,6 +41,9 @@ typedef struct {
   SlIngressStatus status;
   char *error;
   char *resource_id; /* the live session's id (RT_...) */
+  JsonObject *video; /* InputVideoState of the live session (proto field names), or NULL */
+  JsonObject *audio; /* InputAudioState, or NULL */
+  char *participant_metadata;
   gint64 started_at; /* ns since the epoch, 0 when never */
   gint64 ended_at;
   gint64 updated_at;
@@ -55,6 +58,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SlIngressStore, sl_ingress_store_free)
 /* Load the `ingresses:` list of a validated config. Problems (duplicate names or keys, an input
  * type sluice cannot take, a bad suffix) are reported as "FILE:LINE: KEY: problem". */
 gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *config, GError **error);
+
+/* Add an ingress made through the API (takes ownership). Fails with SL_CONFIG_ERROR_INVALID when
+ * its name-independent id or stream key is already taken. */
+gboolean sl_ingress_store_add(SlIngressStore *store, SlIngress *ing, GError **error);
+/* Remove and free an ingress. */
+void sl_ingress_store_remove(SlIngressStore *store, SlIngress *ing);
+/* A new ingress with a random id (IN_...) and stream key; fields to be filled by the caller. */
+SlIngress *sl_ingress_new_random(void);
+void sl_ingress_free(SlIngress *ing);
 
 SlIngress *sl_ingress_store_by_key(SlIngressStore *store, const char *stream_key);
 SlIngress *sl_ingress_store_by_id(SlIngressStore *store, const char *id);

@@ -2,7 +2,7 @@
  * (livekit_ingress.proto, livekit_egress.proto and the messages and enums they reference):
  * 62 messages, 27 enums. Do not edit; run the script again.
  *
- * Fields are listed in declaration order, the order protobuf JSON writers emit them in.
+ * Fields are listed by number, the order protobuf-es writes them in.
  */
 #include "pbjson.h"
 
@@ -328,10 +328,10 @@ const SlPbMessage sl_pb_livekit_AutoParticipantEgress = {"livekit.AutoParticipan
 
 static const SlPbField fields_livekit_AutoTrackEgress[] = {
   {"filepath", "filepath", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"disable_manifest", "disableManifest", 5, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"s3", "s3", 2, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_S3Upload},
   {"gcp", "gcp", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_GCPUpload},
   {"azure", "azure", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AzureBlobUpload},
+  {"disable_manifest", "disableManifest", 5, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"aliOSS", "aliOSS", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AliOSSUpload},
 };
 static const char *const oneofs_livekit_AutoTrackEgress[] = {"output"};
@@ -346,16 +346,16 @@ const SlPbMessage sl_pb_livekit_AzureBlobUpload = {"livekit.AzureBlobUpload", fi
 
 static const SlPbField fields_livekit_CreateIngressRequest[] = {
   {"input_type", "inputType", 1, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_IngressInput, NULL},
-  {"url", "url", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"name", "name", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"room_name", "roomName", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_identity", "participantIdentity", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_name", "participantName", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"participant_metadata", "participantMetadata", 10, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"bypass_transcoding", "bypassTranscoding", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
-  {"enable_transcoding", "enableTranscoding", 11, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"audio", "audio", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressAudioOptions},
   {"video", "video", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressVideoOptions},
+  {"bypass_transcoding", "bypassTranscoding", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
+  {"url", "url", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"participant_metadata", "participantMetadata", 10, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"enable_transcoding", "enableTranscoding", 11, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"enabled", "enabled", 12, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_CreateIngressRequest = {"livekit.CreateIngressRequest", fields_livekit_CreateIngressRequest, 12, NULL, 0};
@@ -380,10 +380,10 @@ const SlPbMessage sl_pb_livekit_DeleteIngressRequest = {"livekit.DeleteIngressRe
 
 static const SlPbField fields_livekit_DirectFileOutput[] = {
   {"filepath", "filepath", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"disable_manifest", "disableManifest", 5, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"s3", "s3", 2, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_S3Upload},
   {"gcp", "gcp", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_GCPUpload},
   {"azure", "azure", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AzureBlobUpload},
+  {"disable_manifest", "disableManifest", 5, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"aliOSS", "aliOSS", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AliOSSUpload},
 };
 static const char *const oneofs_livekit_DirectFileOutput[] = {"output"};
@@ -392,32 +392,32 @@ const SlPbMessage sl_pb_livekit_DirectFileOutput = {"livekit.DirectFileOutput", 
 static const SlPbField fields_livekit_EgressInfo[] = {
   {"egress_id", "egressId", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"room_id", "roomId", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"room_name", "roomName", 13, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"source_type", "sourceType", 26, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_EgressSourceType, NULL},
   {"status", "status", 3, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_EgressStatus, NULL},
-  {"started_at", "startedAt", 10, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
-  {"ended_at", "endedAt", 11, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
-  {"updated_at", "updatedAt", 18, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
-  {"egress", "egress", 29, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_StartEgressRequest},
-  {"replay", "replay", 30, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_ExportReplayRequest},
   {"room_composite", "roomComposite", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_RoomCompositeEgressRequest},
-  {"web", "web", 14, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_WebEgressRequest},
-  {"participant", "participant", 19, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_ParticipantEgressRequest},
   {"track_composite", "trackComposite", 5, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_TrackCompositeEgressRequest},
   {"track", "track", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_TrackEgressRequest},
+  {"stream", "stream", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_StreamInfoList},
+  {"file", "file", 8, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_FileInfo},
+  {"error", "error", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"started_at", "startedAt", 10, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
+  {"ended_at", "endedAt", 11, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
+  {"segments", "segments", 12, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_SegmentsInfo},
+  {"room_name", "roomName", 13, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"web", "web", 14, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_WebEgressRequest},
   {"stream_results", "streamResults", 15, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_StreamInfo},
   {"file_results", "fileResults", 16, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_FileInfo},
   {"segment_results", "segmentResults", 17, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_SegmentsInfo},
+  {"updated_at", "updatedAt", 18, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
+  {"participant", "participant", 19, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_ParticipantEgressRequest},
   {"image_results", "imageResults", 20, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_ImagesInfo},
-  {"error", "error", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"error_code", "errorCode", 22, SL_PB_KIND_SCALAR, SL_PB_INT32, 0, 0, -1, NULL, NULL},
   {"details", "details", 21, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"error_code", "errorCode", 22, SL_PB_KIND_SCALAR, SL_PB_INT32, 0, 0, -1, NULL, NULL},
   {"manifest_location", "manifestLocation", 23, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"backup_storage_used", "backupStorageUsed", 25, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
+  {"source_type", "sourceType", 26, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_EgressSourceType, NULL},
   {"retry_count", "retryCount", 27, SL_PB_KIND_SCALAR, SL_PB_INT32, 0, 0, -1, NULL, NULL},
-  {"stream", "stream", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_StreamInfoList},
-  {"file", "file", 8, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_FileInfo},
-  {"segments", "segments", 12, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_SegmentsInfo},
+  {"egress", "egress", 29, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_StartEgressRequest},
+  {"replay", "replay", 30, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_ExportReplayRequest},
 };
 static const char *const oneofs_livekit_EgressInfo[] = {"request", "result"};
 const SlPbMessage sl_pb_livekit_EgressInfo = {"livekit.EgressInfo", fields_livekit_EgressInfo, 28, oneofs_livekit_EgressInfo, 2};
@@ -425,10 +425,10 @@ const SlPbMessage sl_pb_livekit_EgressInfo = {"livekit.EgressInfo", fields_livek
 static const SlPbField fields_livekit_EncodedFileOutput[] = {
   {"file_type", "fileType", 1, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_EncodedFileType, NULL},
   {"filepath", "filepath", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"disable_manifest", "disableManifest", 6, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"s3", "s3", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_S3Upload},
   {"gcp", "gcp", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_GCPUpload},
   {"azure", "azure", 5, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AzureBlobUpload},
+  {"disable_manifest", "disableManifest", 6, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"aliOSS", "aliOSS", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AliOSSUpload},
 };
 static const char *const oneofs_livekit_EncodedFileOutput[] = {"output"};
@@ -470,9 +470,9 @@ static const SlPbField fields_livekit_FileInfo[] = {
   {"filename", "filename", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"started_at", "startedAt", 2, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"ended_at", "endedAt", 3, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
-  {"duration", "duration", 6, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"size", "size", 4, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"location", "location", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"duration", "duration", 6, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_FileInfo = {"livekit.FileInfo", fields_livekit_FileInfo, 6, NULL, 0};
 
@@ -513,10 +513,10 @@ static const char *const oneofs_livekit_ImageOutput[] = {"output"};
 const SlPbMessage sl_pb_livekit_ImageOutput = {"livekit.ImageOutput", fields_livekit_ImageOutput, 11, oneofs_livekit_ImageOutput, 1};
 
 static const SlPbField fields_livekit_ImagesInfo[] = {
-  {"filename_prefix", "filenamePrefix", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"image_count", "imageCount", 1, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"started_at", "startedAt", 2, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"ended_at", "endedAt", 3, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
+  {"filename_prefix", "filenamePrefix", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_ImagesInfo = {"livekit.ImagesInfo", fields_livekit_ImagesInfo, 4, NULL, 0};
 
@@ -543,16 +543,16 @@ static const SlPbField fields_livekit_IngressInfo[] = {
   {"stream_key", "streamKey", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"url", "url", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"input_type", "inputType", 5, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_IngressInput, NULL},
-  {"bypass_transcoding", "bypassTranscoding", 13, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
-  {"enable_transcoding", "enableTranscoding", 15, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"audio", "audio", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressAudioOptions},
   {"video", "video", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressVideoOptions},
   {"room_name", "roomName", 8, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_identity", "participantIdentity", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_name", "participantName", 10, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"participant_metadata", "participantMetadata", 14, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"reusable", "reusable", 11, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"state", "state", 12, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressState},
+  {"bypass_transcoding", "bypassTranscoding", 13, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
+  {"participant_metadata", "participantMetadata", 14, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"enable_transcoding", "enableTranscoding", 15, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"enabled", "enabled", 16, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_IngressInfo = {"livekit.IngressInfo", fields_livekit_IngressInfo, 16, NULL, 0};
@@ -563,11 +563,11 @@ static const SlPbField fields_livekit_IngressState[] = {
   {"video", "video", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_InputVideoState},
   {"audio", "audio", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_InputAudioState},
   {"room_id", "roomId", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"tracks", "tracks", 6, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_TrackInfo},
   {"started_at", "startedAt", 7, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"ended_at", "endedAt", 8, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
-  {"updated_at", "updatedAt", 10, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"resource_id", "resourceId", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"tracks", "tracks", 6, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_TrackInfo},
+  {"updated_at", "updatedAt", 10, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_IngressState = {"livekit.IngressState", fields_livekit_IngressState, 10, NULL, 0};
 
@@ -619,15 +619,15 @@ static const SlPbField fields_livekit_ListEgressResponse[] = {
 const SlPbMessage sl_pb_livekit_ListEgressResponse = {"livekit.ListEgressResponse", fields_livekit_ListEgressResponse, 2, NULL, 0};
 
 static const SlPbField fields_livekit_ListIngressRequest[] = {
-  {"page_token", "pageToken", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_TokenPagination},
   {"room_name", "roomName", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"ingress_id", "ingressId", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"page_token", "pageToken", 3, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_TokenPagination},
 };
 const SlPbMessage sl_pb_livekit_ListIngressRequest = {"livekit.ListIngressRequest", fields_livekit_ListIngressRequest, 3, NULL, 0};
 
 static const SlPbField fields_livekit_ListIngressResponse[] = {
-  {"next_page_token", "nextPageToken", 2, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_TokenPagination},
   {"items", "items", 1, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_IngressInfo},
+  {"next_page_token", "nextPageToken", 2, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_TokenPagination},
 };
 const SlPbMessage sl_pb_livekit_ListIngressResponse = {"livekit.ListIngressResponse", fields_livekit_ListIngressResponse, 2, NULL, 0};
 
@@ -681,18 +681,18 @@ static const SlPbField fields_livekit_RoomCompositeEgressRequest[] = {
   {"room_name", "roomName", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"layout", "layout", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"audio_only", "audioOnly", 3, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
-  {"audio_mixing", "audioMixing", 15, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_AudioMixing, NULL},
   {"video_only", "videoOnly", 4, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"custom_base_url", "customBaseUrl", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"file", "file", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream", "stream", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_StreamOutput},
-  {"segments", "segments", 10, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_SegmentedFileOutput},
   {"preset", "preset", 8, SL_PB_KIND_ENUM, 0, 0, 0, 1, &sl_pb_enum_livekit_EncodingOptionsPreset, NULL},
   {"advanced", "advanced", 9, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_EncodingOptions},
+  {"segments", "segments", 10, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_SegmentedFileOutput},
   {"file_outputs", "fileOutputs", 11, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream_outputs", "streamOutputs", 12, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_StreamOutput},
   {"segment_outputs", "segmentOutputs", 13, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_SegmentedFileOutput},
   {"image_outputs", "imageOutputs", 14, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_ImageOutput},
+  {"audio_mixing", "audioMixing", 15, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_AudioMixing, NULL},
   {"webhooks", "webhooks", 16, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_WebhookConfig},
 };
 static const char *const oneofs_livekit_RoomCompositeEgressRequest[] = {"output", "options"};
@@ -701,9 +701,6 @@ const SlPbMessage sl_pb_livekit_RoomCompositeEgressRequest = {"livekit.RoomCompo
 static const SlPbField fields_livekit_S3Upload[] = {
   {"access_key", "accessKey", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"secret", "secret", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"session_token", "sessionToken", 11, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"assume_role_arn", "assumeRoleArn", 12, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"assume_role_external_id", "assumeRoleExternalId", 13, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"region", "region", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"endpoint", "endpoint", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"bucket", "bucket", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
@@ -712,6 +709,9 @@ static const SlPbField fields_livekit_S3Upload[] = {
   {"tagging", "tagging", 8, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"content_disposition", "contentDisposition", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"proxy", "proxy", 10, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_ProxyConfig},
+  {"session_token", "sessionToken", 11, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"assume_role_arn", "assumeRoleArn", 12, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"assume_role_external_id", "assumeRoleExternalId", 13, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_S3Upload = {"livekit.S3Upload", fields_livekit_S3Upload, 13, NULL, 0};
 
@@ -719,28 +719,28 @@ static const SlPbField fields_livekit_SegmentedFileOutput[] = {
   {"protocol", "protocol", 1, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_SegmentedFileProtocol, NULL},
   {"filename_prefix", "filenamePrefix", 2, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"playlist_name", "playlistName", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"live_playlist_name", "livePlaylistName", 11, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"segment_duration", "segmentDuration", 4, SL_PB_KIND_SCALAR, SL_PB_UINT32, 0, 0, -1, NULL, NULL},
-  {"filename_suffix", "filenameSuffix", 10, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_SegmentedFileSuffix, NULL},
-  {"disable_manifest", "disableManifest", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"s3", "s3", 5, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_S3Upload},
   {"gcp", "gcp", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_GCPUpload},
   {"azure", "azure", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AzureBlobUpload},
+  {"disable_manifest", "disableManifest", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"aliOSS", "aliOSS", 9, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_AliOSSUpload},
+  {"filename_suffix", "filenameSuffix", 10, SL_PB_KIND_ENUM, 0, 0, 0, -1, &sl_pb_enum_livekit_SegmentedFileSuffix, NULL},
+  {"live_playlist_name", "livePlaylistName", 11, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
 };
 static const char *const oneofs_livekit_SegmentedFileOutput[] = {"output"};
 const SlPbMessage sl_pb_livekit_SegmentedFileOutput = {"livekit.SegmentedFileOutput", fields_livekit_SegmentedFileOutput, 11, oneofs_livekit_SegmentedFileOutput, 1};
 
 static const SlPbField fields_livekit_SegmentsInfo[] = {
   {"playlist_name", "playlistName", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"live_playlist_name", "livePlaylistName", 8, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"duration", "duration", 2, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"size", "size", 3, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"playlist_location", "playlistLocation", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"live_playlist_location", "livePlaylistLocation", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"segment_count", "segmentCount", 5, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"started_at", "startedAt", 6, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
   {"ended_at", "endedAt", 7, SL_PB_KIND_SCALAR, SL_PB_INT64, 0, 0, -1, NULL, NULL},
+  {"live_playlist_name", "livePlaylistName", 8, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"live_playlist_location", "livePlaylistLocation", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_SegmentsInfo = {"livekit.SegmentsInfo", fields_livekit_SegmentsInfo, 9, NULL, 0};
 
@@ -830,9 +830,9 @@ static const SlPbField fields_livekit_TrackCompositeEgressRequest[] = {
   {"video_track_id", "videoTrackId", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"file", "file", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream", "stream", 5, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_StreamOutput},
-  {"segments", "segments", 8, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_SegmentedFileOutput},
   {"preset", "preset", 6, SL_PB_KIND_ENUM, 0, 0, 0, 1, &sl_pb_enum_livekit_EncodingOptionsPreset, NULL},
   {"advanced", "advanced", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, 1, NULL, &sl_pb_livekit_EncodingOptions},
+  {"segments", "segments", 8, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_SegmentedFileOutput},
   {"file_outputs", "fileOutputs", 11, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream_outputs", "streamOutputs", 12, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_StreamOutput},
   {"segment_outputs", "segmentOutputs", 13, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_SegmentedFileOutput},
@@ -883,11 +883,11 @@ static const SlPbField fields_livekit_UpdateIngressRequest[] = {
   {"room_name", "roomName", 3, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_identity", "participantIdentity", 4, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"participant_name", "participantName", 5, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"participant_metadata", "participantMetadata", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
-  {"bypass_transcoding", "bypassTranscoding", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
-  {"enable_transcoding", "enableTranscoding", 10, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"audio", "audio", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressAudioOptions},
   {"video", "video", 7, SL_PB_KIND_MESSAGE, 0, 0, 0, -1, NULL, &sl_pb_livekit_IngressVideoOptions},
+  {"bypass_transcoding", "bypassTranscoding", 8, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
+  {"participant_metadata", "participantMetadata", 9, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
+  {"enable_transcoding", "enableTranscoding", 10, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
   {"enabled", "enabled", 11, SL_PB_KIND_SCALAR, SL_PB_BOOL, SL_PB_OPTIONAL, 0, -1, NULL, NULL},
 };
 const SlPbMessage sl_pb_livekit_UpdateIngressRequest = {"livekit.UpdateIngressRequest", fields_livekit_UpdateIngressRequest, 11, NULL, 0};
@@ -921,7 +921,6 @@ static const SlPbField fields_livekit_WebEgressRequest[] = {
   {"url", "url", 1, SL_PB_KIND_SCALAR, SL_PB_STRING, 0, 0, -1, NULL, NULL},
   {"audio_only", "audioOnly", 2, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"video_only", "videoOnly", 3, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
-  {"await_start_signal", "awaitStartSignal", 12, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"file", "file", 4, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream", "stream", 5, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_StreamOutput},
   {"segments", "segments", 6, SL_PB_KIND_MESSAGE, 0, 0, 0, 0, NULL, &sl_pb_livekit_SegmentedFileOutput},
@@ -930,6 +929,7 @@ static const SlPbField fields_livekit_WebEgressRequest[] = {
   {"file_outputs", "fileOutputs", 9, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_EncodedFileOutput},
   {"stream_outputs", "streamOutputs", 10, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_StreamOutput},
   {"segment_outputs", "segmentOutputs", 11, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_SegmentedFileOutput},
+  {"await_start_signal", "awaitStartSignal", 12, SL_PB_KIND_SCALAR, SL_PB_BOOL, 0, 0, -1, NULL, NULL},
   {"image_outputs", "imageOutputs", 13, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_ImageOutput},
   {"webhooks", "webhooks", 14, SL_PB_KIND_MESSAGE, 0, SL_PB_REPEATED, 0, -1, NULL, &sl_pb_livekit_WebhookConfig},
 };

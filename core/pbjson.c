@@ -1,7 +1,6 @@
 /* Protobuf JSON reading and writing over the generated descriptor table. See pbjson.h. */
 #include "pbjson.h"
 
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -80,6 +79,7 @@ typedef struct {
   SlPbjsonFlags flags;
   GString *path; /* "video.options.layers[1]", for error messages */
   guint depth;
+  gboolean from_text; /* number nodes came from JSON text, where none is infinite or NaN */
 } ReadCtx;
 
 static void fail(ReadCtx *c, GError **error, SlPbjsonError code, const char *fmt, ...)
@@ -131,8 +131,7 @@ static gboolean is_number_node(JsonNode *node)
 
 static gboolean is_string_node(JsonNode *node)
 {
-  return JSON_NODE_TYPE(node) == JSON_NODE_VALUE &&
-         json_node_get_value_type(node) == G_TYPE_STRING;
+  return JSON_NODE_TYPE(node) == JSON_NODE_VALUE && json_node_get_value_type(node) == G_TYPE_STRING;
 }
 
 /* JSON's number grammar, which protobuf JSON also requires inside quoted numbers: no '+', no
@@ -212,9 +211,11 @@ static void int_range(SlPbScalar s, gint64 *lo, gint64 *hi)
 /* A double that names an integer exactly, within [lo, hi]. */
 static gboolean double_to_int(double d, gint64 lo, gint64 hi, gint64 *out)
 {
-  /* 2^63 as a double; anything at or beyond it cannot be a gint64. */
+  /* 2^63 as a double. -2^63 itself is a gint64, but an integer literal longer than 64 bits (read
+   * as a double, see json_text_checked) may have rounded to it, so it is refused here; written
+   * as an integer it arrives as an integer node and is taken. */
   const double limit = 9223372036854775808.0;
-  if (!isfinite(d) || d != floor(d) || d >= limit || d < -limit)
+  if (!isfinite(d) || d != floor(d) || d >= limit || d <= -limit)
     return FALSE;
   if ((gint64)d < lo || (gint64)d > hi)
     return FALSE;
@@ -222,8 +223,7 @@ static gboolean double_to_int(double d, gint64 lo, gint64 hi, gint64 *out)
   return TRUE;
 }
 
-static gboolean read_integer(ReadCtx *c, SlPbScalar s, JsonNode *node, gint64 *out,
-                             GError **error)
+static gboolean read_integer(ReadCtx *c, SlPbScalar s, JsonNode *node, gint64 *out, GError **error)
 {
   gint64 lo, hi;
   int_range(s, &lo, &hi);
@@ -301,8 +301,9 @@ static gboolean read_float(ReadCtx *c, SlPbScalar s, JsonNode *node, double *out
     fail(c, error, SL_PBJSON_ERROR_INVALID, "expected a number, got %s", node_kind(node));
     return FALSE;
   }
-  /* A literal too large for a double overflows to infinity; only the names above may mean it. */
-  if (is_number_node(node) && !isfinite(d)) {
+  /* In JSON text a literal too large for a double overflows to infinity; only the names above
+   * may mean it there. (A handler's own double may hold anything.) */
+  if (c->from_text && is_number_node(node) && !isfinite(d)) {
     fail(c, error, SL_PBJSON_ERROR_INVALID, "number out of range");
     return FALSE;
   }
@@ -392,11 +393,10 @@ static JsonNode *read_value(ReadCtx *c, const SlPbField *f, JsonNode *node, GErr
       }
     } else if (is_number_node(node)) {
       /* Enums are open in proto3: any int32 is kept, named or not. */
-      gboolean ok = json_node_get_value_type(node) == G_TYPE_INT64
-                        ? (number = json_node_get_int(node), number >= G_MININT32 &&
-                                                                 number <= G_MAXINT32)
-                        : double_to_int(json_node_get_double(node), G_MININT32, G_MAXINT32,
-                                        &number);
+      gboolean ok =
+          json_node_get_value_type(node) == G_TYPE_INT64
+              ? (number = json_node_get_int(node), number >= G_MININT32 && number <= G_MAXINT32)
+              : double_to_int(json_node_get_double(node), G_MININT32, G_MAXINT32, &number);
       if (!ok) {
         fail(c, error, SL_PBJSON_ERROR_INVALID, "enum number out of range");
         return NULL;
@@ -434,8 +434,7 @@ static JsonNode *read_value(ReadCtx *c, const SlPbField *f, JsonNode *node, GErr
     g_autofree char *canonical = NULL;
     gsize n;
     if (!is_string_node(node)) {
-      fail(c, error, SL_PBJSON_ERROR_INVALID, "expected a base64 string, got %s",
-           node_kind(node));
+      fail(c, error, SL_PBJSON_ERROR_INVALID, "expected a base64 string, got %s", node_kind(node));
       return NULL;
     }
     raw = decode_any_base64(json_node_get_string(node));
@@ -476,13 +475,10 @@ static gboolean is_default_value(const SlPbField *f, JsonNode *node)
   case SL_PB_BOOL:
     return !json_node_get_boolean(node);
   case SL_PB_DOUBLE:
-  case SL_PB_FLOAT: {
-    /* By bits, as Go does: -0 is a value of its own. */
-    double d = json_node_get_double(node);
-    guint64 bits;
-    memcpy(&bits, &d, sizeof bits);
-    return bits == 0;
-  }
+  case SL_PB_FLOAT:
+    /* -0 counts as 0, as protobuf-es counts it (Go keeps it apart); JSON text cannot carry the
+     * difference through json-glib anyway, which reads "-0" as the integer 0. */
+    return json_node_get_double(node) == 0;
   default:
     return json_node_get_int(node) == 0;
   }
@@ -523,8 +519,7 @@ static JsonNode *read_field(ReadCtx *c, const SlPbField *f, JsonNode *node, GErr
     JsonNode *value;
     gsize mark = c->path->len;
     if (JSON_NODE_TYPE(node) != JSON_NODE_OBJECT) {
-      fail(c, error, SL_PBJSON_ERROR_INVALID, "expected an object (map), got %s",
-           node_kind(node));
+      fail(c, error, SL_PBJSON_ERROR_INVALID, "expected an object (map), got %s", node_kind(node));
       return NULL;
     }
     json_object_iter_init(&iter, json_node_get_object(node));
@@ -581,17 +576,15 @@ static JsonNode *read_field(ReadCtx *c, const SlPbField *f, JsonNode *node, GErr
   return read_value(c, f, node, error);
 }
 
-static JsonObject *read_message(ReadCtx *c, const SlPbMessage *type, JsonObject *in,
-                                GError **error)
+static JsonObject *read_message(ReadCtx *c, const SlPbMessage *type, JsonObject *in, GError **error)
 {
   g_autoptr(JsonObject) out = json_object_new();
-  g_autofree gint *given = g_new0(gint, type->n_fields + 1); /* 1 + member index, 0 = absent */
+  g_autofree gboolean *given = g_new0(gboolean, type->n_fields + 1);
   g_autofree gint *oneof_by = g_new0(gint, type->n_oneofs + 1); /* 1 + field index */
   JsonObjectIter iter;
   const char *key;
   JsonNode *node;
   gsize mark = c->path->len;
-  gint member = 0;
 
   if (++c->depth > SL_PBJSON_MAX_DEPTH) {
     fail(c, error, SL_PBJSON_ERROR_MALFORMED, "nested too deep");
@@ -604,7 +597,6 @@ static JsonObject *read_message(ReadCtx *c, const SlPbMessage *type, JsonObject 
     JsonNode *value;
     guint idx;
 
-    member++;
     g_string_append_printf(c->path, "%s%s", mark > 0 ? "." : "",
                            f != NULL ? f->name : (strlen(key) > 64 ? "…" : key));
     if (f == NULL) {
@@ -616,12 +608,12 @@ static JsonObject *read_message(ReadCtx *c, const SlPbMessage *type, JsonObject 
       continue;
     }
     idx = (guint)(f - type->fields);
-    if (given[idx] != 0) {
+    if (given[idx]) {
       fail(c, error, SL_PBJSON_ERROR_INVALID, "field given twice (as %s and %s)", f->name,
            f->json_name);
       return NULL;
     }
-    given[idx] = member;
+    given[idx] = TRUE;
     /* null means "not set" for every field of these messages. */
     if (JSON_NODE_TYPE(node) == JSON_NODE_NULL) {
       g_string_truncate(c->path, mark);
@@ -652,11 +644,11 @@ static JsonObject *read_message(ReadCtx *c, const SlPbMessage *type, JsonObject 
   return g_steal_pointer(&out);
 }
 
-JsonObject *sl_pbjson_normalize(const SlPbMessage *type, JsonNode *input, SlPbjsonFlags flags,
-                                GError **error)
+static JsonObject *normalize(const SlPbMessage *type, JsonNode *input, SlPbjsonFlags flags,
+                             gboolean from_text, GError **error)
 {
   g_autoptr(GString) path = g_string_new(NULL);
-  ReadCtx c = {flags, path, 0};
+  ReadCtx c = {flags, path, 0, from_text};
   if (input == NULL || JSON_NODE_TYPE(input) != JSON_NODE_OBJECT) {
     g_set_error(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED,
                 "expected a JSON object (%s), got %s", type->full_name,
@@ -666,28 +658,282 @@ JsonObject *sl_pbjson_normalize(const SlPbMessage *type, JsonNode *input, SlPbjs
   return read_message(&c, type, json_node_get_object(input), error);
 }
 
-/* json-glib parses recursively; refuse nesting that could exhaust the stack before it starts. */
-static gboolean nesting_within(const char *data, gsize len, guint max)
+JsonObject *sl_pbjson_normalize(const SlPbMessage *type, JsonNode *input, SlPbjsonFlags flags,
+                                GError **error)
 {
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  for (gsize i = 0; i < len; i++) {
-    char ch = data[i];
-    if (in_string) {
-      if (ch == '\\')
-        i++;
-      else if (ch == '"')
-        in_string = FALSE;
-    } else if (ch == '"') {
-      in_string = TRUE;
-    } else if (ch == '{' || ch == '[') {
-      if (++depth > max)
+  return normalize(type, input, flags, FALSE, error);
+}
+
+/* ---- strict JSON text ------------------------------------------------------------------ */
+
+/* json-glib 1.6 reads more than JSON (comments, hex and leading-zero numbers, text after the
+ * value), wraps integer literals beyond 64 bits around silently, cuts strings at \u0000, and
+ * recurses once per nesting level. So the text is checked against RFC 8259 first, without
+ * recursion, and json-glib only ever sees text it reads the way JSON means it: integer literals
+ * too long for 64 bits get a ".0" so that json-glib reads them as the doubles they are (a double
+ * field may hold 1e20 written out; an integer field then refuses it as out of range). */
+typedef struct {
+  const char *p;
+  const char *end;
+  const char *why;
+  const char *start;
+  GArray *long_ints; /* gsize offsets just past integer literals beyond 64 bits */
+} Lexer;
+
+static void skip_ws(Lexer *lx)
+{
+  while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r'))
+    lx->p++;
+}
+
+static int hex4(const char *p)
+{
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    int d = g_ascii_xdigit_value(p[i]);
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+static gboolean lex_string(Lexer *lx)
+{
+  lx->p++; /* the opening quote */
+  while (lx->p < lx->end) {
+    unsigned char ch = (unsigned char)*lx->p;
+    if (ch == '"') {
+      lx->p++;
+      return TRUE;
+    }
+    if (ch < 0x20) {
+      lx->why = "control character in a string";
+      return FALSE;
+    }
+    if (ch != '\\') {
+      lx->p++;
+      continue;
+    }
+    if (lx->end - lx->p < 2) {
+      break;
+    }
+    ch = (unsigned char)lx->p[1];
+    if (strchr("\"\\/bfnrt", ch) != NULL && ch != '\0') {
+      lx->p += 2;
+      continue;
+    }
+    if (ch != 'u' || lx->end - lx->p < 6 || hex4(lx->p + 2) < 0) {
+      lx->why = "bad escape in a string";
+      return FALSE;
+    }
+    {
+      int u = hex4(lx->p + 2);
+      lx->p += 6;
+      if (u == 0) {
+        lx->why = "\\u0000 in a string";
         return FALSE;
-    } else if ((ch == '}' || ch == ']') && depth > 0) {
-      depth--;
+      }
+      if (u >= 0xDC00 && u <= 0xDFFF) {
+        lx->why = "unpaired surrogate in a string";
+        return FALSE;
+      }
+      if (u >= 0xD800 && u <= 0xDBFF) {
+        int low =
+            lx->end - lx->p >= 6 && lx->p[0] == '\\' && lx->p[1] == 'u' ? hex4(lx->p + 2) : -1;
+        if (low < 0xDC00 || low > 0xDFFF) {
+          lx->why = "unpaired surrogate in a string";
+          return FALSE;
+        }
+        lx->p += 6;
+      }
+    }
+  }
+  lx->why = "unterminated string";
+  return FALSE;
+}
+
+static gboolean lex_number(Lexer *lx)
+{
+  const char *start = lx->p;
+  const char *digits;
+  gboolean integral = TRUE;
+  if (*lx->p == '-')
+    lx->p++;
+  digits = lx->p;
+  if (lx->p < lx->end && *lx->p == '0') {
+    lx->p++;
+  } else if (lx->p < lx->end && *lx->p >= '1' && *lx->p <= '9') {
+    while (lx->p < lx->end && g_ascii_isdigit(*lx->p))
+      lx->p++;
+  } else {
+    lx->why = "bad number";
+    return FALSE;
+  }
+  if (lx->p < lx->end && *lx->p == '.') {
+    integral = FALSE;
+    lx->p++;
+    if (lx->p >= lx->end || !g_ascii_isdigit(*lx->p)) {
+      lx->why = "bad number";
+      return FALSE;
+    }
+    while (lx->p < lx->end && g_ascii_isdigit(*lx->p))
+      lx->p++;
+  }
+  if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E')) {
+    integral = FALSE;
+    lx->p++;
+    if (lx->p < lx->end && (*lx->p == '+' || *lx->p == '-'))
+      lx->p++;
+    if (lx->p >= lx->end || !g_ascii_isdigit(*lx->p)) {
+      lx->why = "bad number";
+      return FALSE;
+    }
+    while (lx->p < lx->end && g_ascii_isdigit(*lx->p))
+      lx->p++;
+  }
+  if (integral) {
+    /* json-glib would wrap these around; Go's protojson calls them out of range. */
+    const char *limit = start[0] == '-' ? "9223372036854775808" : "9223372036854775807";
+    gsize n = (gsize)(lx->p - digits);
+    if (n > 19 || (n == 19 && memcmp(digits, limit, 19) > 0)) {
+      gsize at = (gsize)(lx->p - lx->start);
+      g_array_append_val(lx->long_ints, at);
     }
   }
   return TRUE;
+}
+
+static gboolean lex_literal(Lexer *lx, const char *word)
+{
+  gsize n = strlen(word);
+  if ((gsize)(lx->end - lx->p) < n || memcmp(lx->p, word, n) != 0) {
+    lx->why = "unexpected character";
+    return FALSE;
+  }
+  lx->p += n;
+  return TRUE;
+}
+
+static gboolean lex_key(Lexer *lx)
+{
+  skip_ws(lx);
+  if (lx->p >= lx->end || *lx->p != '"') {
+    lx->why = "expected a member name";
+    return FALSE;
+  }
+  if (!lex_string(lx))
+    return FALSE;
+  skip_ws(lx);
+  if (lx->p >= lx->end || *lx->p != ':') {
+    lx->why = "expected ':'";
+    return FALSE;
+  }
+  lx->p++;
+  return TRUE;
+}
+
+/* Checks `data`; on success returns the text json-glib should read (transfer full). */
+static char *json_text_checked(const char *data, gsize len, GError **error)
+{
+  g_autoptr(GArray) long_ints = g_array_new(FALSE, FALSE, sizeof(gsize));
+  Lexer lx = {data, data + len, NULL, data, long_ints};
+  char stack[SL_PBJSON_MAX_DEPTH];
+  guint depth = 0;
+
+  skip_ws(&lx);
+  for (;;) {
+    /* A value starts here. */
+    if (lx.p >= lx.end) {
+      lx.why = "unexpected end of text";
+      goto bad;
+    }
+    switch (*lx.p) {
+    case '{':
+    case '[':
+      if (depth == SL_PBJSON_MAX_DEPTH) {
+        g_set_error(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED,
+                    "JSON nested deeper than %d levels", SL_PBJSON_MAX_DEPTH);
+        return NULL;
+      }
+      stack[depth++] = *lx.p++;
+      skip_ws(&lx);
+      if (lx.p < lx.end && *lx.p == (stack[depth - 1] == '{' ? '}' : ']')) {
+        lx.p++;
+        depth--;
+        break;
+      }
+      if (stack[depth - 1] == '{' && !lex_key(&lx))
+        goto bad;
+      skip_ws(&lx);
+      continue;
+    case '"':
+      if (!lex_string(&lx))
+        goto bad;
+      break;
+    case 't':
+      if (!lex_literal(&lx, "true"))
+        goto bad;
+      break;
+    case 'f':
+      if (!lex_literal(&lx, "false"))
+        goto bad;
+      break;
+    case 'n':
+      if (!lex_literal(&lx, "null"))
+        goto bad;
+      break;
+    default:
+      if (*lx.p != '-' && !g_ascii_isdigit(*lx.p)) {
+        lx.why = "unexpected character";
+        goto bad;
+      }
+      if (!lex_number(&lx))
+        goto bad;
+      break;
+    }
+    /* A value ended: close containers, or go on to the next element. */
+    for (;;) {
+      skip_ws(&lx);
+      if (depth == 0) {
+        if (lx.p != lx.end) {
+          lx.why = "text after the JSON value";
+          goto bad;
+        }
+        goto good;
+      }
+      if (lx.p < lx.end && *lx.p == (stack[depth - 1] == '{' ? '}' : ']')) {
+        lx.p++;
+        depth--;
+        continue;
+      }
+      if (lx.p < lx.end && *lx.p == ',') {
+        lx.p++;
+        if (stack[depth - 1] == '{' && !lex_key(&lx))
+          goto bad;
+        skip_ws(&lx);
+        break;
+      }
+      lx.why = lx.p < lx.end ? "expected ',' or a closing bracket" : "unexpected end of text";
+      goto bad;
+    }
+  }
+good : {
+  GString *text = g_string_sized_new(len + 2 * long_ints->len + 1);
+  gsize from = 0;
+  for (guint i = 0; i < long_ints->len; i++) {
+    gsize at = g_array_index(long_ints, gsize, i);
+    g_string_append_len(text, data + from, (gssize)(at - from));
+    g_string_append(text, ".0");
+    from = at;
+  }
+  g_string_append_len(text, data + from, (gssize)(len - from));
+  return g_string_free(text, FALSE);
+}
+bad:
+  g_set_error(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED, "%s at byte %" G_GSIZE_FORMAT,
+              lx.why, (gsize)(lx.p - data));
+  return NULL;
 }
 
 JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize len,
@@ -695,16 +941,16 @@ JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize le
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local = NULL;
-  gsize n = len < 0 ? strlen(data) : (gsize)len;
+  g_autofree char *text = NULL;
+  gsize n = data == NULL ? 0 : len < 0 ? strlen(data) : (gsize)len;
 
-  if (memchr(data, '\0', n) != NULL) {
+  if (n == 0) {
     g_set_error_literal(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED,
-                        "NUL byte in JSON text");
+                        "expected a JSON object, got nothing");
     return NULL;
   }
-  if (!nesting_within(data, n, SL_PBJSON_MAX_DEPTH)) {
-    g_set_error(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED,
-                "JSON nested deeper than %d levels", SL_PBJSON_MAX_DEPTH);
+  if (memchr(data, '\0', n) != NULL) {
+    g_set_error_literal(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED, "NUL byte in JSON text");
     return NULL;
   }
   if (!g_utf8_validate(data, (gssize)n, NULL)) {
@@ -712,12 +958,15 @@ JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize le
                         "JSON text is not valid UTF-8");
     return NULL;
   }
+  text = json_text_checked(data, n, error);
+  if (text == NULL)
+    return NULL;
   parser = json_parser_new_immutable();
-  if (!json_parser_load_from_data(parser, data, (gssize)n, &local)) {
+  if (!json_parser_load_from_data(parser, text, -1, &local)) {
     g_set_error(error, SL_PBJSON_ERROR, SL_PBJSON_ERROR_MALFORMED, "%s", local->message);
     return NULL;
   }
-  return sl_pbjson_normalize(type, json_parser_get_root(parser), flags, error);
+  return normalize(type, json_parser_get_root(parser), flags, TRUE, error);
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
@@ -777,7 +1026,7 @@ static void write_double(GString *out, double d, gboolean single)
     return;
   }
   if (d == 0) {
-    g_string_append(out, signbit(d) ? "-0" : "0");
+    g_string_append_c(out, '0'); /* -0 too, as JSON.stringify writes it */
     return;
   }
   for (prec = 1; prec <= 17; prec++) {

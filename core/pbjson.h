@@ -9,9 +9,10 @@
  *   integers as strings or numbers, floats as numbers or "NaN"/"Infinity"/"-Infinity", nested
  *   messages, repeated fields, maps and oneofs, `null` as "not set". It produces the *normalised*
  *   form described below, or an error naming the field path (`video.options.layers[1].width`).
- * - Writing (sl_pbjson_encode / sl_pbjson_to_string) produces canonical protobuf JSON as Go's
- *   protojson and protobuf-es write it: lowerCamel names in declaration order, 64-bit integers as
- *   strings, enums by name, fields holding their default value left out.
+ * - Writing (sl_pbjson_to_string) produces canonical protobuf JSON as protobuf-es (the SDK's
+ *   toJson()) writes it: lowerCamel names in field-number order, 64-bit integers as strings,
+ *   enums by name, fields holding their default value left out. Go's protojson writes the same
+ *   values (in declaration order, which JSON readers ignore).
  *
  * The normalised form mirrors what a generated protobuf struct can hold, as a JsonObject keyed by
  * proto field names (`room_name`, never `roomName`):
@@ -30,8 +31,12 @@
  * be written in any accepted form (enum names, JSON names) and a mistake in it becomes an error
  * rather than a malformed answer.
  *
- * Errors are SL_PBJSON_ERROR; messages start with the field path. Inputs are untrusted: nesting
- * deeper than SL_PBJSON_MAX_DEPTH is refused before json-glib sees it.
+ * Errors are SL_PBJSON_ERROR; messages start with the field path. Inputs are untrusted: text is
+ * checked against RFC 8259 without recursion before json-glib (which accepts comments, hex
+ * numbers and trailing text, and wraps integers past 64 bits) reads it, and nesting deeper than
+ * SL_PBJSON_MAX_DEPTH is refused. Doubles: -0 counts as 0 (as in protobuf-es); NaN and the
+ * infinities are written as the strings protobuf JSON uses, so the normalised form may hold
+ * them but json-glib's own generator should not be asked to write it.
  *
  * Thread-safety: every function is pure (the tables are constant); call from any thread.
  */
@@ -138,8 +143,9 @@ typedef enum {
 JsonObject *sl_pbjson_normalize(const SlPbMessage *type, JsonNode *input, SlPbjsonFlags flags,
                                 GError **error);
 
-/* JSON text (`len` bytes, or NUL-terminated when -1) → normalised `type` (transfer full). Text
- * that is not a JSON object is SL_PBJSON_ERROR_MALFORMED. */
+/* JSON text (`len` bytes, or NUL-terminated when -1; NULL with 0) → normalised `type` (transfer
+ * full). Text that is not strictly JSON (RFC 8259), or not an object, is
+ * SL_PBJSON_ERROR_MALFORMED. */
 JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize len,
                             SlPbjsonFlags flags, GError **error);
 
@@ -175,6 +181,8 @@ extern const SlPbMessage sl_pb_livekit_IngressInfo;
 extern const SlPbMessage sl_pb_livekit_IngressState;
 extern const SlPbMessage sl_pb_livekit_IngressAudioOptions;
 extern const SlPbMessage sl_pb_livekit_IngressVideoOptions;
+extern const SlPbMessage sl_pb_livekit_IngressAudioEncodingOptions;
+extern const SlPbMessage sl_pb_livekit_IngressVideoEncodingOptions;
 extern const SlPbMessage sl_pb_livekit_InputVideoState;
 extern const SlPbMessage sl_pb_livekit_InputAudioState;
 extern const SlPbMessage sl_pb_livekit_TrackInfo;

@@ -1,7 +1,10 @@
 /* The service process. See service.h. */
 #include "service.h"
 
+#include "api.h"
 #include "cpu.h"
+#include "pbjson.h"
+#include "webhook.h"
 #include "egress.h"
 #include "host.h"
 #include "http.h"
@@ -43,6 +46,9 @@ struct _SlService {
   SlIngressStore *ingresses;
   SlSessions *session_mgr;
   SlEgresses *egresses;
+  SlApi *api;
+  SlWebhooks *webhooks;
+  GHashTable *egress_started; /* egress ids an egress_started webhook went out for */
   GStrv plugin_path;
   GMainLoop *loop;
   char *node_id;
@@ -288,6 +294,51 @@ static gboolean setup_metrics(SlService *svc, GError **error)
 
 static void on_session_count(guint active, gpointer data);
 
+/* Ingress state → LiveKit webhooks: ingress_started when it publishes, ingress_ended when it
+ * ends (inactive, complete or error). */
+static void on_ingress_changed(SlIngress *ing, gpointer data)
+{
+  SlService *svc = data;
+  const char *event = NULL;
+  g_autoptr(JsonObject) info = NULL;
+  g_autofree char *text = NULL;
+  if (svc->webhooks == NULL)
+    return;
+  if (ing->status == SL_INGRESS_PUBLISHING)
+    event = "ingress_started";
+  else if (ing->status == SL_INGRESS_INACTIVE || ing->status == SL_INGRESS_COMPLETE ||
+           ing->status == SL_INGRESS_ERROR)
+    event = "ingress_ended";
+  if (event == NULL)
+    return;
+  info = sl_api_ingress_info(svc->api, ing);
+  text = sl_pbjson_to_string(&sl_pb_livekit_IngressInfo, info, SL_PBJSON_NONE, NULL);
+  if (text != NULL)
+    sl_webhooks_send(svc->webhooks, event, "ingressInfo", text);
+}
+
+/* Egress changes → egress_started (first), egress_updated, egress_ended (final status). */
+static void on_egress_changed(JsonObject *info, gpointer data)
+{
+  SlService *svc = data;
+  const char *id = json_object_get_string_member_with_default(info, "egress_id", "");
+  gint64 st = json_object_get_int_member_with_default(info, "status", 0);
+  const char *event;
+  g_autofree char *text = NULL;
+  if (svc->webhooks == NULL)
+    return;
+  if (st >= SL_EGRESS_COMPLETE)
+    event = "egress_ended";
+  else if (!g_hash_table_contains(svc->egress_started, id))
+    event = "egress_started";
+  else
+    event = "egress_updated";
+  g_hash_table_add(svc->egress_started, g_strdup(id));
+  text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
+  if (text != NULL)
+    sl_webhooks_send(svc->webhooks, event, "egressInfo", text);
+}
+
 static void on_output_message(const char *session_id, JsonObject *msg, gpointer data)
 {
   SlService *svc = data;
@@ -348,6 +399,7 @@ SlService *sl_service_new(SlConfig *config, GError **error)
         .on_count_changed = on_session_count,
         .on_output_message = on_output_message,
         .on_session_ended = on_session_ended,
+        .on_ingress_changed = on_ingress_changed,
         .user_data = svc,
     };
     svc->session_mgr = sl_sessions_new(&env, error);
@@ -355,6 +407,16 @@ SlService *sl_service_new(SlConfig *config, GError **error)
       return NULL;
   }
   svc->egresses = sl_egresses_new(svc->session_mgr, svc->ingresses);
+  svc->egress_started = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  sl_egresses_set_listener(svc->egresses, on_egress_changed, svc);
+  {
+    GError *local = NULL;
+    svc->webhooks = sl_webhooks_new(config, &local);
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+  }
   return g_steal_pointer(&svc);
 }
 
@@ -369,6 +431,9 @@ void sl_service_free(SlService *svc)
   if (svc->sigint_source)
     g_source_remove(svc->sigint_source);
   g_clear_pointer(&svc->http, sl_http_free);
+  g_clear_pointer(&svc->webhooks, sl_webhooks_free);
+  g_clear_pointer(&svc->egress_started, g_hash_table_unref);
+  g_clear_pointer(&svc->api, sl_api_free);
   g_clear_pointer(&svc->egresses, sl_egresses_free);
   g_clear_pointer(&svc->session_mgr, sl_sessions_free);
   g_clear_pointer(&svc->ingresses, sl_ingress_store_free);
@@ -569,6 +634,17 @@ int sl_service_run(SlService *svc)
       !sl_http_serve_metrics(svc->http, bind, prom, svc->metrics, &err)) {
     sl_error("service", "cannot open the HTTP surfaces: %s", err->message);
     return 1;
+  }
+  {
+    SlApiEnv api_env = {.config = svc->config,
+                        .ingresses = svc->ingresses,
+                        .sessions = svc->session_mgr,
+                        .egresses = svc->egresses};
+    svc->api = sl_api_new(&api_env, &err);
+    if (svc->api == NULL) {
+      sl_error("service", "%s", err->message);
+      return 1;
+    }
   }
   if (!sl_host_init_plugins(svc->plugins, &env, &err) || !start_inputs(svc, &err)) {
     sl_error("service", "%s", err->message);

@@ -396,10 +396,20 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
     SlIngressStatus st =
         parse_status(json_object_get_string_member_with_default(msg, "status", ""));
     s->reported = st;
+    if (ing != NULL && st == SL_INGRESS_PUBLISHING) {
+      g_clear_pointer(&ing->video, json_object_unref);
+      g_clear_pointer(&ing->audio, json_object_unref);
+      if (json_object_has_member(msg, "video"))
+        ing->video = json_object_ref(json_object_get_object_member(msg, "video"));
+      if (json_object_has_member(msg, "audio"))
+        ing->audio = json_object_ref(json_object_get_object_member(msg, "audio"));
+    }
     if (ing != NULL && (st == SL_INGRESS_BUFFERING || st == SL_INGRESS_PUBLISHING) &&
         ing->status != st) {
       sl_ingress_set_status(ing, st, NULL);
       sl_info(s->log, "ingress %s: %s", ing->name, sl_ingress_status_name(st));
+      if (s->mgr->env.on_ingress_changed)
+        s->mgr->env.on_ingress_changed(ing, s->mgr->env.user_data);
     }
   } else if (strcmp(type, "output-added") == 0 || strcmp(type, "output-removed") == 0) {
     if (s->mgr->env.on_output_message)
@@ -462,6 +472,8 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 
   if (ing != NULL) {
     sl_ingress_set_status(ing, final, s->error);
+    if (mgr->env.on_ingress_changed)
+      mgr->env.on_ingress_changed(ing, mgr->env.user_data);
     g_clear_pointer(&ing->resource_id, g_free);
   }
   if (final == SL_INGRESS_ERROR)
@@ -522,6 +534,23 @@ void sl_sessions_add_bytes(SlSessions *mgr, SluiceSession *s, guint64 bytes)
 {
   const char *labels[] = {s->input_type, NULL};
   sl_metric_add(mgr->m_bytes, labels, (double)bytes);
+}
+
+void sl_session_stop(SluiceSession *s, const char *reason)
+{
+  if (!s->handler_gone && s->ctl != NULL) {
+    g_autoptr(JsonObject) msg = sl_ipc_message_new("stop");
+    json_object_set_string_member(msg, "reason", reason);
+    sl_ipc_channel_send(s->ctl, msg);
+    if (s->kill_timer == 0)
+      s->kill_timer = g_timeout_add_seconds(FINALISE_TIMEOUT_S, kill_handler, s);
+  }
+  if (!s->publisher_gone && s->input->input.stop_session != NULL) {
+    s->busy = TRUE;
+    s->input->input.stop_session(s, reason);
+    s->busy = FALSE;
+    maybe_finish(s);
+  }
 }
 
 void sl_sessions_stop_all(SlSessions *mgr, const char *reason)

@@ -48,6 +48,8 @@ typedef struct {
   void (*on_output_message)(const char *session_id, JsonObject *msg, gpointer user_data);
   void (*on_session_ended)(const char *session_id, SlIngressStatus status, const char *error,
                            gpointer user_data);
+  /* An ingress changed state (transfer none). Main thread. */
+  void (*on_ingress_changed)(SlIngress *ing, gpointer user_data);
   gpointer user_data;
 } SlSessionsEnv;
 
@@ -74,6 +76,9 @@ const char *sl_session_ingress_id(SluiceSession *s);
 gboolean sl_session_add_output(SluiceSession *s, const char *output_id, const char *output_type,
                                JsonObject *options);
 gboolean sl_session_remove_output(SluiceSession *s, const char *output_id);
+
+/* End one session: its handler finalises and its publisher is disconnected with `reason`. */
+void sl_session_stop(SluiceSession *s, const char *reason);
 
 /* The output directory outputs write into (absolute). */
 const char *sl_sessions_output_dir(SlSessions *mgr);

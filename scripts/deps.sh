@@ -13,8 +13,9 @@ build_pkgs=(
   curl glib-networking
 )
 test_pkgs=(
+  nodejs npm
   ffmpeg prometheus libclang-rt-14-dev gstreamer1.0-libav gstreamer1.0-plugins-ugly openssl
-  nginx-light libnginx-mod-rtmp
+  nginx-light libnginx-mod-rtmp redis-server
 )
 
 want=("${build_pkgs[@]}")
@@ -27,13 +28,29 @@ for p in "${want[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# A node and npm already on the PATH (a newer one than Debian's) serve as well.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]}")
 fi
 
-echo "deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The API tests drive sluice with LiveKit's own server SDK, from the npm registry.
+if [ "${1:-}" = "--test" ]; then
+  dir="$(dirname "$0")/../tests/e2e/api"
+  if [ ! -d "$dir/node_modules/livekit-server-sdk" ]; then
+    echo "deps: npm ci in tests/e2e/api"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+  fi
+fi
