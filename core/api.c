@@ -227,8 +227,7 @@ static void delete_ingress(SlTwirpCall *call, JsonObject *req, gpointer data)
     return;
   end_live_session(api, ing, "the ingress was deleted");
   info = sl_api_ingress_info(api, ing);
-  sl_ingress_store_remove(api->env.ingresses, ing);
-  sl_ingress_free(ing);
+  sl_ingress_store_remove(api->env.ingresses, ing); /* frees it */
   sl_twirp_reply(call, info);
 }
 

@@ -28,8 +28,9 @@ typedef struct {
   GstElement *bin; /* NULL until built, and again once removed */
   GPtrArray *queues;
   gboolean failed;
-  gboolean stopping; /* EOS sent into it; removed once it reports its final file */
-  guint stop_timer;  /* gives up waiting for that report */
+  gboolean stopping;  /* EOS sent into it; removed once it reports its final file */
+  gboolean finalised; /* it has posted its final report */
+  guint stop_timer;   /* gives up waiting for that report */
 } Output;
 
 /* How long a stopped output may take to finalise before it is torn down regardless. */
@@ -204,11 +205,25 @@ static guint live_outputs(Handler *h)
 
 static void finish(Handler *h);
 
+/* Outputs still attached that have not posted their final report. */
+static guint unfinished_outputs(Handler *h)
+{
+  guint n = 0;
+  for (guint i = 0; i < h->outputs->len; i++) {
+    Output *o = g_ptr_array_index(h->outputs, i);
+    n += o->bin != NULL && !o->finalised;
+  }
+  return n;
+}
+
 static gboolean finish_idle(gpointer data)
 {
   Handler *h = data;
   if (live_outputs(h) == 0) {
     sl_info(h->component, "input ended; no outputs to finalise");
+    finish(h);
+  } else if (unfinished_outputs(h) == 0) {
+    sl_info(h->component, "input ended; outputs finalised");
     finish(h);
   }
   return G_SOURCE_REMOVE;
@@ -615,10 +630,19 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
 {
   Handler *h = data;
   switch (GST_MESSAGE_TYPE(m)) {
-  case GST_MESSAGE_EOS:
-    sl_info(h->component, "input ended; outputs finalised");
-    finish(h);
+  case GST_MESSAGE_EOS: {
+    /* The pipeline also posts EOS when the outputs it still has are all ones that were stopped
+     * (an egress removed while the session runs): only the end of the input ends the session. */
+    gboolean input_ended;
+    g_mutex_lock(&h->lock);
+    input_ended = h->tees > 0 && h->tees_eos == h->tees;
+    g_mutex_unlock(&h->lock);
+    if (input_ended || h->eos_sent) {
+      sl_info(h->component, "input ended; outputs finalised");
+      finish(h);
+    }
     break;
+  }
   case GST_MESSAGE_ERROR: {
     g_autoptr(GError) err = NULL;
     g_autofree char *dbg = NULL;
@@ -647,8 +671,22 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
     if (s != NULL && gst_structure_has_name(s, "sluice-output")) {
       Output *o = output_of(h, GST_MESSAGE_SRC(m));
       forward_output_message(h, o, s);
-      if (o != NULL && o->stopping && is_final_report(s))
-        finish_output(h, o, NULL);
+      if (o != NULL && is_final_report(s)) {
+        o->finalised = TRUE;
+        if (o->stopping) {
+          finish_output(h, o, NULL);
+        } else {
+          /* At the end of the input every output finalises; the last one ends the session
+           * even when the pipeline does not post EOS again (it may already have, for an
+           * output stopped earlier). */
+          gboolean input_ended;
+          g_mutex_lock(&h->lock);
+          input_ended = h->tees > 0 && h->tees_eos == h->tees;
+          g_mutex_unlock(&h->lock);
+          if (input_ended && unfinished_outputs(h) == 0)
+            g_idle_add(finish_idle, h);
+        }
+      }
     }
     break;
   }

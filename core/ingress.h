@@ -62,7 +62,7 @@ gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *config, G
 /* Add an ingress made through the API (takes ownership). Fails with SL_CONFIG_ERROR_INVALID when
  * its name-independent id or stream key is already taken. */
 gboolean sl_ingress_store_add(SlIngressStore *store, SlIngress *ing, GError **error);
-/* Remove and free an ingress. */
+/* Remove an ingress from the store and free it: `ing` is invalid afterwards. */
 void sl_ingress_store_remove(SlIngressStore *store, SlIngress *ing);
 /* A new ingress with a random id (IN_...) and stream key; fields to be filled by the caller. */
 SlIngress *sl_ingress_new_random(void);

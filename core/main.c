@@ -1,4 +1,5 @@
 /* The `sluice` command: runs the service, and small subcommands for people. */
+#include "cli.h"
 #include "config.h"
 #include "handler.h"
 #include "loader.h"
@@ -15,6 +16,8 @@ static const char usage[] =
     "  sluice [--config FILE | --config-body YAML]   run the service\n"
     "  sluice config check [FILE]                    validate a config and exit\n"
     "  sluice plugins [--config FILE] [--keys]       list the plugins on the plugin path\n"
+    "  sluice ingress create|list|update|delete ...  manage ingresses through the API\n"
+    "  sluice egress start|list|stop ...             record live sessions through the API\n"
     "  sluice --version                              print the version and plugin ABI\n"
     "\n"
     "Without --config, the config comes from SLUICE_CONFIG_FILE, SLUICE_CONFIG_BODY,\n"
@@ -194,6 +197,9 @@ int main(int argc, char **argv)
   sl_log_init();
   /* A handler that dies closes its pipe; the writer must see EPIPE, not be killed by SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
+  /* The API client commands have options of their own; they parse their whole command line. */
+  if (sl_cli_handles(argc, argv))
+    return sl_cli_main(argc, argv);
   if (!parse_args(argc, argv, &a)) {
     g_ptr_array_unref(a.rest);
     return 2;

@@ -15,6 +15,9 @@
 
 #define READ_SIZE (64 * 1024)
 
+/* How long the last media of a session may take to reach its handler. */
+#define DRAIN_TIMEOUT_S 10
+
 /* After the client unpublishes it usually closes the socket itself; wait this long for it. */
 #define UNPUBLISH_LINGER_MS 5000
 
@@ -56,6 +59,9 @@ struct _Peer {
   GByteArray *media_out; /* FLV bytes the pipe did not take yet */
   guint media_watch;
   gboolean media_broken;
+  gboolean draining; /* the publisher left; the rest of media_out is on its way */
+  guint drain_timer;
+  char *end_error; /* why the session ends, handed to session_end once drained */
   gboolean header_written;
   GByteArray *metadata_tag; /* onMetaData tag kept until the header is written */
   gboolean meta_audio, meta_video, meta_seen;
@@ -67,6 +73,7 @@ struct _Peer {
 
 static void peer_close(Peer *p, const char *error);
 static void schedule_read(Peer *p);
+static void finish_session(Peer *p);
 
 static Peer *peer_ref(Peer *p)
 {
@@ -88,6 +95,7 @@ static void peer_unref(Peer *p)
     g_byte_array_unref(p->metadata_tag);
   g_free(p->readbuf);
   g_free(p->remote);
+  g_free(p->end_error);
   g_free(p);
 }
 
@@ -172,6 +180,10 @@ static void flush_media(Peer *p)
   }
   if (p->media_out->len > 0 && p->media_watch == 0 && !p->media_broken)
     p->media_watch = g_unix_fd_add(p->media_fd, G_IO_OUT | G_IO_ERR, on_media_writable, p);
+  if (p->draining && (p->media_out->len == 0 || p->media_broken)) {
+    finish_session(p);
+    return;
+  }
   if (p->read_paused && p->media_out->len < p->l->cfg.max_buffered / 2) {
     p->read_paused = FALSE;
     schedule_read(p);
@@ -252,30 +264,59 @@ static void on_publish(RtmpServerConn *conn, const gchar *app, const gchar *publ
   plog(p, SLUICE_LOG_INFO, "publishing with key %s", shown);
 }
 
-static void end_session(Peer *p, const char *error)
+/* Hands the session back to the host once everything the publisher sent is in the pipe. */
+static void finish_session(Peer *p)
 {
   const SluiceHost *host = p->l->cfg.host;
-  if (p->session == NULL)
+  SluiceSession *session = p->session;
+  g_autofree char *error = g_steal_pointer(&p->end_error);
+  if (session == NULL)
     return;
-  flush_media(p);
   if (p->media_watch) {
     g_source_remove(p->media_watch);
     p->media_watch = 0;
   }
-  /* What the pipe did not take yet is written synchronously: it is the end of the recording. */
-  if (p->media_out->len > 0 && !p->media_broken) {
-    g_unix_set_fd_nonblocking(p->media_fd, FALSE, NULL);
-    while (p->media_out->len > 0) {
-      ssize_t n = write(p->media_fd, p->media_out->data, p->media_out->len);
-      if (n <= 0)
-        break;
-      g_byte_array_remove_range(p->media_out, 0, (guint)n);
-    }
+  if (p->drain_timer) {
+    g_source_remove(p->drain_timer);
+    p->drain_timer = 0;
   }
   close(p->media_fd);
   p->media_fd = -1;
-  host->session_end(host, p->session, error);
   p->session = NULL;
+  host->session_end(host, session, error);
+  if (p->draining) {
+    p->draining = FALSE;
+    peer_unref(p); /* the reference the drain held */
+  }
+}
+
+static gboolean drain_timeout(gpointer data)
+{
+  Peer *p = data;
+  p->drain_timer = 0;
+  plog(p, SLUICE_LOG_WARNING, "the session did not take the last %u bytes within %d s; dropped",
+       p->media_out->len, DRAIN_TIMEOUT_S);
+  g_byte_array_set_size(p->media_out, 0);
+  finish_session(p);
+  return G_SOURCE_REMOVE;
+}
+
+/* The publisher is gone. What the pipe has not taken yet is the end of the recording, so it is
+ * still delivered, asynchronously: the service never blocks on one session's handler. */
+static void end_session(Peer *p, const char *error)
+{
+  if (p->session == NULL || p->draining)
+    return;
+  if (error != NULL && p->end_error == NULL)
+    p->end_error = g_strdup(error);
+  flush_media(p);
+  if (p->media_out->len > 0 && !p->media_broken) {
+    p->draining = TRUE;
+    peer_ref(p);
+    p->drain_timer = g_timeout_add_seconds(DRAIN_TIMEOUT_S, drain_timeout, p);
+    return; /* flush_media finishes the session once the pipe took everything */
+  }
+  finish_session(p);
 }
 
 static void on_unpublish(RtmpServerConn *conn, gpointer data)
@@ -458,7 +499,7 @@ static void peer_close(Peer *p, const char *error)
     g_source_remove(p->timer);
     p->timer = 0;
   }
-  if (p->media_watch) {
+  if (p->media_watch && !p->draining) {
     g_source_remove(p->media_watch);
     p->media_watch = 0;
   }
