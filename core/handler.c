@@ -651,7 +651,8 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
     o = output_of(h, GST_MESSAGE_SRC(m));
     if (o != NULL) {
       /* Outputs fail alone: the recording of the others goes on. */
-      sl_error(h->component, "%s output failed: %s", o->type, err->message);
+      sl_error(h->component, "%s output %s failed: %s (%s)", o->type, o->id, err->message,
+               dbg ? dbg : "no detail");
       finish_output(h, o, err->message);
     } else {
       fail(h, "%s", err->message);
