@@ -1,6 +1,7 @@
 /* livekit.Ingress and livekit.Egress over Twirp. See api.h. */
 #include "api.h"
 
+#include "ids.h"
 #include "jwt.h"
 #include "log.h"
 #include "pbjson.h"
@@ -16,12 +17,6 @@ struct _SlApi {
 };
 
 /* ---- IngressInfo ------------------------------------------------------------------------- */
-
-static char *track_id(const char *session_id, char kind)
-{
-  return g_strdup_printf("TR_%s%c",
-                         g_str_has_prefix(session_id, "RT_") ? session_id + 3 : session_id, kind);
-}
 
 static JsonObject *ingress_state(SlIngress *ing)
 {
@@ -43,7 +38,7 @@ static JsonObject *ingress_state(SlIngress *ing)
     JsonArray *tracks = json_array_new();
     if (ing->video) {
       JsonObject *t = json_object_new();
-      g_autofree char *sid = track_id(ing->resource_id, 'V');
+      g_autofree char *sid = sl_id_track(ing->resource_id, 'V');
       json_object_set_string_member(t, "sid", sid);
       json_object_set_int_member(t, "type", 1);   /* VIDEO */
       json_object_set_int_member(t, "source", 1); /* CAMERA */
@@ -57,7 +52,7 @@ static JsonObject *ingress_state(SlIngress *ing)
     }
     if (ing->audio) {
       JsonObject *t = json_object_new();
-      g_autofree char *sid = track_id(ing->resource_id, 'A');
+      g_autofree char *sid = sl_id_track(ing->resource_id, 'A');
       json_object_set_string_member(t, "sid", sid);
       json_object_set_int_member(t, "type", 0);   /* AUDIO */
       json_object_set_int_member(t, "source", 2); /* MICROPHONE */

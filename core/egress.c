@@ -1,6 +1,7 @@
 /* Egresses on live sessions. See egress.h. */
 #include "egress.h"
 
+#include "ids.h"
 #include "log.h"
 #include "outputs.h"
 #include "redact.h"
@@ -34,8 +35,6 @@ struct _SlEgresses {
   SlEgressChanged changed;
   gpointer changed_data;
 };
-
-static const char id_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
 GQuark sl_egress_error_quark(void)
 {
@@ -190,14 +189,6 @@ static SlIngress *find_live(SlEgresses *eg, const char *room, const char *identi
   return NULL;
 }
 
-/* Track ids of a live session: one per stream, derived from the session id (RT_x → TR_xV /
- * TR_xA) so they are stable for the session's life. */
-static char *track_id(const char *session_id, char kind)
-{
-  return g_strdup_printf("TR_%s%c",
-                         g_str_has_prefix(session_id, "RT_") ? session_id + 3 : session_id, kind);
-}
-
 static SlIngress *find_live_track(SlEgresses *eg, const char *room, const char *track,
                                   char *kind_out)
 {
@@ -208,8 +199,8 @@ static SlIngress *find_live_track(SlEgresses *eg, const char *room, const char *
     g_autofree char *a = NULL;
     if (!is_live(ing) || g_strcmp0(ing->room_name, room) != 0)
       continue;
-    v = track_id(ing->resource_id, 'V');
-    a = track_id(ing->resource_id, 'A');
+    v = sl_id_track(ing->resource_id, 'V');
+    a = sl_id_track(ing->resource_id, 'A');
     if (g_strcmp0(track, v) == 0 || g_strcmp0(track, a) == 0) {
       *kind_out = g_strcmp0(track, v) == 0 ? 'V' : 'A';
       return ing;
@@ -324,14 +315,6 @@ static gboolean collect_outputs(JsonObject *request, gboolean *legacy, GPtrArray
   return TRUE;
 }
 
-static char *new_id(const char *prefix)
-{
-  GString *s = g_string_new(prefix);
-  for (int i = 0; i < 12; i++)
-    g_string_append_c(s, id_alphabet[g_random_int_range(0, (gint32)sizeof id_alphabet - 1)]);
-  return g_string_free(s, FALSE);
-}
-
 JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *request, GError **error)
 {
   const char *room = json_object_get_string_member_with_default(request, "room_name", "");
@@ -422,7 +405,7 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
   }
 
   e = g_new0(Egress, 1);
-  e->id = new_id("EG_");
+  e->id = sl_id_random("EG_", 12);
   e->session_id = g_strdup(ing->resource_id);
   e->kind = g_strdup(kind);
   e->legacy = legacy;

@@ -1,6 +1,7 @@
 /* Ingresses and their state. See ingress.h. */
 #include "ingress.h"
 
+#include "ids.h"
 #include "log.h"
 
 #include <string.h>
@@ -76,12 +77,10 @@ static char *derive_id(const char *name)
   return g_string_free(id, FALSE);
 }
 
+/* Stream keys are secrets: 20 characters from the kernel's random source (~117 bits). */
 static char *random_key(void)
 {
-  GString *k = g_string_new(NULL);
-  for (int i = 0; i < 20; i++)
-    g_string_append_c(k, id_alphabet[g_random_int_range(0, (gint32)sizeof id_alphabet - 1)]);
-  return g_string_free(k, FALSE);
+  return sl_id_random(NULL, 20);
 }
 
 static gboolean fail(GError **error, SlConfig *cfg, const char *path, const char *fmt, ...)
@@ -204,10 +203,7 @@ gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *cfg, GErr
 SlIngress *sl_ingress_new_random(void)
 {
   SlIngress *ing = g_new0(SlIngress, 1);
-  GString *id = g_string_new("IN_");
-  for (int i = 0; i < 12; i++)
-    g_string_append_c(id, id_alphabet[g_random_int_range(0, (gint32)sizeof id_alphabet - 1)]);
-  ing->id = g_string_free(id, FALSE);
+  ing->id = sl_id_random("IN_", 12);
   ing->stream_key = random_key();
   sl_log_register_secret(ing->stream_key);
   ing->input_type = g_strdup("rtmp");

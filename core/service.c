@@ -8,6 +8,7 @@
 #include "egress.h"
 #include "host.h"
 #include "http.h"
+#include "ids.h"
 #include "ingress.h"
 #include "log.h"
 #include "redact.h"
@@ -72,15 +73,6 @@ struct _SlService {
   SlMetricFamily *m_draining;
   SlMetricFamily *m_sessions;
 };
-
-static char *make_node_id(void)
-{
-  static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-  GString *s = g_string_new("SN_");
-  for (int i = 0; i < 12; i++)
-    g_string_append_c(s, alphabet[g_random_int_range(0, (gint32)sizeof alphabet - 1)]);
-  return g_string_free(s, FALSE);
-}
 
 /* ---- config and plugins ------------------------------------------------------------------ */
 
@@ -375,7 +367,7 @@ SlService *sl_service_new(SlConfig *config, GError **error)
 
   svc->node_id = sl_config_get_string(config, "node_id")
                      ? g_strdup(sl_config_get_string(config, "node_id"))
-                     : make_node_id();
+                     : sl_id_random("SN_", 12);
   if (!setup_admission(svc, error))
     return NULL;
   if (!setup_metrics(svc, error))

@@ -1,6 +1,7 @@
 /* Sessions and handler processes. See session.h. */
 #include "session.h"
 
+#include "ids.h"
 #include "ipc.h"
 #include "log.h"
 #include "redact.h"
@@ -52,16 +53,6 @@ struct _SlSessions {
   SlMetricFamily *m_publish;
   SlMetricFamily *m_ended;
 };
-
-static const char id_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-
-static char *new_id(const char *prefix)
-{
-  GString *s = g_string_new(prefix);
-  for (int i = 0; i < 12; i++)
-    g_string_append_c(s, id_alphabet[g_random_int_range(0, (gint32)sizeof id_alphabet - 1)]);
-  return g_string_free(s, FALSE);
-}
 
 SlSessions *sl_sessions_new(const SlSessionsEnv *env, GError **error)
 {
@@ -297,7 +288,7 @@ SluiceSession *sl_sessions_start(SlSessions *mgr, SlPlugin *plugin, const Sluice
 
   s = g_new0(SluiceSession, 1);
   s->mgr = mgr;
-  s->id = new_id("RT_");
+  s->id = sl_id_random("RT_", 12);
   s->log = g_strdup_printf("session:%s", s->id);
   s->ingress_id = g_strdup(ing->id);
   s->input = plugin;

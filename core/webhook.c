@@ -1,6 +1,7 @@
 /* Webhooks. See webhook.h. */
 #include "webhook.h"
 
+#include "ids.h"
 #include "jwt.h"
 #include "log.h"
 
@@ -172,15 +173,6 @@ static void send_next(Target *t)
   soup_session_send_and_read_async(t->wh->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, t);
 }
 
-static char *new_event_id(void)
-{
-  static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-  GString *s = g_string_new("EV_");
-  for (int i = 0; i < 12; i++)
-    g_string_append_c(s, alphabet[g_random_int_range(0, (gint32)sizeof alphabet - 1)]);
-  return g_string_free(s, FALSE);
-}
-
 void sl_webhooks_send(SlWebhooks *wh, const char *event, const char *info_field,
                       const char *info_json)
 {
@@ -188,7 +180,7 @@ void sl_webhooks_send(SlWebhooks *wh, const char *event, const char *info_field,
   g_autofree char *body = NULL;
   if (wh == NULL)
     return;
-  id = new_event_id();
+  id = sl_id_random("EV_", 12);
   /* The info is already canonical protobuf JSON; the envelope is built around it as text so it
    * is not re-encoded (and int64 strings stay strings). */
   body = g_strdup_printf(
