@@ -40,7 +40,7 @@ typedef struct {
   SlLocalHub *hub;
   char *key;
   char *value;
-  guint expire_id;
+  gint64 expires_us; /* monotonic */
 } LocalKv;
 
 typedef struct {
@@ -65,6 +65,7 @@ struct _SlLocalHub {
   GList *buses;            /* LocalBus* */
   GQueue deliveries;
   guint deliver_id;
+  guint kv_sweep_id; /* frees expired keys while there are any */
 };
 
 static void record_free(gpointer p)
@@ -100,8 +101,6 @@ static void worker_free(gpointer p)
 static void kv_free(gpointer p)
 {
   LocalKv *kv = p;
-  if (kv->expire_id != 0)
-    g_source_remove(kv->expire_id);
   g_free(kv->key);
   g_free(kv->value);
   g_free(kv);
@@ -134,6 +133,7 @@ static void hub_unref(SlLocalHub *hub)
   if (--hub->refs > 0)
     return;
   g_clear_handle_id(&hub->deliver_id, g_source_remove);
+  g_clear_handle_id(&hub->kv_sweep_id, g_source_remove);
   g_queue_clear_full(&hub->deliveries, delivery_free);
   for (guint i = 0; i < G_N_ELEMENTS(hub->records); i++)
     g_hash_table_unref(hub->records[i]);
@@ -484,19 +484,36 @@ static void local_publish(SlBus *bus, const char *channel, const char *payload, 
   sl_bus_op_finish_later(op);
 }
 
-static gboolean kv_expired(gpointer data)
+/* Keys expire lazily (a lookup ignores an expired key) and one sweep timer per hub frees them:
+ * a timer per key would make every main-loop iteration walk all the keys a busy node has
+ * dispatched in the last minute. */
+static gboolean kv_sweep(gpointer data)
 {
-  LocalKv *kv = data;
-  kv->expire_id = 0;
-  g_hash_table_remove(kv->hub->kv, kv->key);
-  return G_SOURCE_REMOVE;
+  SlLocalHub *hub = data;
+  GHashTableIter it;
+  gpointer v;
+  gint64 now = g_get_monotonic_time();
+  g_hash_table_iter_init(&it, hub->kv);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    if (((LocalKv *)v)->expires_us <= now)
+      g_hash_table_iter_remove(&it);
+  if (g_hash_table_size(hub->kv) == 0) {
+    hub->kv_sweep_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 static void local_set_nx(SlBus *bus, const char *key, const char *value, guint ttl_ms, SlBusOp *op)
 {
   SlLocalHub *hub = hub_of(bus);
   LocalKv *kv = g_hash_table_lookup(hub->kv, key);
+  gint64 now = g_get_monotonic_time();
 
+  if (kv != NULL && kv->expires_us <= now) {
+    g_hash_table_remove(hub->kv, key);
+    kv = NULL;
+  }
   if (kv != NULL) {
     op->num = 0;
     op->value = g_strdup(kv->value);
@@ -505,8 +522,10 @@ static void local_set_nx(SlBus *bus, const char *key, const char *value, guint t
     kv->hub = hub;
     kv->key = g_strdup(key);
     kv->value = g_strdup(value);
-    kv->expire_id = g_timeout_add_full(G_PRIORITY_DEFAULT, ttl_ms, kv_expired, kv, NULL);
+    kv->expires_us = now + (gint64)ttl_ms * 1000;
     g_hash_table_insert(hub->kv, kv->key, kv);
+    if (hub->kv_sweep_id == 0)
+      hub->kv_sweep_id = g_timeout_add_seconds(1, kv_sweep, hub);
     op->num = 1;
   }
   sl_bus_op_finish_later(op);
