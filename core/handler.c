@@ -179,6 +179,23 @@ static GstPadProbeReturn hold_until_keyframe(GstPad *pad, GstPadProbeInfo *info,
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* Muxers refuse a buffer without a presentation time ("Buffer has no PTS"), which publishers'
+ * streams occasionally carry (a parser's first output, a tag whose composition time is missing).
+ * Such a buffer takes its decode time; one with neither time cannot be placed and is dropped,
+ * rather than failing every output behind the tee. */
+static GstPadProbeReturn ensure_pts(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_PTS_IS_VALID(buf))
+    return GST_PAD_PROBE_OK;
+  if (!GST_BUFFER_DTS_IS_VALID(buf))
+    return GST_PAD_PROBE_DROP;
+  buf = gst_buffer_make_writable(buf);
+  GST_BUFFER_PTS(buf) = GST_BUFFER_DTS(buf);
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  return GST_PAD_PROBE_OK;
+}
+
 /* The first buffer that reaches a tee once outputs exist means the session is publishing. */
 static GstPadProbeReturn first_media(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -530,6 +547,7 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
   }
   {
     GstPad *tsink = gst_element_get_static_pad(tee, "sink");
+    gst_pad_add_probe(tsink, GST_PAD_PROBE_TYPE_BUFFER, ensure_pts, h, NULL);
     gst_pad_add_probe(tsink, GST_PAD_PROBE_TYPE_BUFFER, first_media, h, NULL);
     gst_pad_add_probe(tsink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, watch_eos, h, NULL);
     gst_object_unref(tsink);
