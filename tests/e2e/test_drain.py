@@ -33,7 +33,7 @@ def service(work):
     h, r = free_port(), free_port()
     cfg = write_config(
         "health_port: %d\nrtmp_port: %d\nbind_address: 127.0.0.1\noutput_dir: %s\n"
-        "cpu_cost:\n  max_cpu_utilization: 1.0\n  rtmp_bypass_transcoding_cpu_cost: 0.01\n"
+        "cpu_cost:\n  max_cpu_utilization: 1.0\n  rtmp_bypass_transcoding_cpu_cost: 0.0\n"
         "ingresses:\n  - name: a\n    stream_key: drain-key-a\n    room_name: ra\n"
         "    outputs:\n      file: { filepath: \"{room_name}.mp4\" }\n"
         "  - name: b\n    stream_key: drain-key-b\n    room_name: rb\n"

@@ -100,7 +100,7 @@ before(async () => {
   writeFileSync(cfg, [
     `api_port: ${api}`, `api_key: ${KEY}`, `api_secret: ${SECRET}`, `rtmp_port: ${rtmp}`,
     `health_port: ${health}`, 'bind_address: 127.0.0.1', `output_dir: ${outDir}`,
-    'cpu_cost:', '  max_cpu_utilization: 1.0', '  rtmp_bypass_transcoding_cpu_cost: 0.01',
+    'cpu_cost:', '  max_cpu_utilization: 1.0', '  rtmp_bypass_transcoding_cpu_cost: 0.0',
     'webhook:', `  urls: [http://127.0.0.1:${hook}/]`, `  api_key: ${KEY}`, '',
   ].join('\n'));
   svc = spawn(SLUICE, ['--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
