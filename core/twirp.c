@@ -2,6 +2,7 @@
 #include "twirp.h"
 
 #include "log.h"
+#include "pbbin.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct _SlTwirpCall {
   JsonObject *request;
   JsonObject *claims;
   SlPbjsonFlags out_flags;
+  gboolean protobuf; /* the request was application/protobuf, so the answer is too */
   gint64 started_us;
   gboolean paused;       /* the handler returned without answering */
   gboolean disconnected; /* libsoup dropped the connection; the message is dead */
@@ -213,6 +215,7 @@ static void call_finish(SlTwirpCall *call)
 void sl_twirp_reply(SlTwirpCall *call, JsonObject *response)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
   g_autofree char *body = NULL;
   gsize len;
 
@@ -223,21 +226,30 @@ void sl_twirp_reply(SlTwirpCall *call, JsonObject *response)
     call_free(call);
     return;
   }
-  body = response != NULL
-             ? sl_pbjson_to_string(call->method->response, response, call->out_flags, &error)
-             : NULL;
-  if (body == NULL) {
+  if (response != NULL && call->protobuf)
+    bytes = sl_pbbin_encode(call->method->response, response, &error);
+  else if (response != NULL)
+    body = sl_pbjson_to_string(call->method->response, response, call->out_flags, &error);
+  if (body == NULL && bytes == NULL) {
     sl_warn(LOG_COMPONENT, "%s/%s: response does not fit %s: %s", call->service, call->method->name,
             call->method->response->full_name, error != NULL ? error->message : "no response");
-    set_error(call->msg, SL_TWIRP_INTERNAL, "failed to marshal json response", NULL,
-              call->started_us);
+    set_error(call->msg, SL_TWIRP_INTERNAL,
+              call->protobuf ? "failed to marshal proto response"
+                             : "failed to marshal json response",
+              NULL, call->started_us);
     call_finish(call);
     return;
   }
-  len = strlen(body);
   soup_server_message_set_status(call->msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response(call->msg, "application/json", SOUP_MEMORY_TAKE,
-                                   g_steal_pointer(&body), len);
+  if (bytes != NULL) {
+    soup_message_headers_set_content_type(soup_server_message_get_response_headers(call->msg),
+                                          "application/protobuf", NULL);
+    soup_message_body_append_bytes(soup_server_message_get_response_body(call->msg), bytes);
+  } else {
+    len = strlen(body);
+    soup_server_message_set_response(call->msg, "application/json", SOUP_MEMORY_TAKE,
+                                     g_steal_pointer(&body), len);
+  }
   log_answer(call->msg, SOUP_STATUS_OK, NULL, NULL, call->started_us);
   call_finish(call);
 }
@@ -349,12 +361,22 @@ static void on_got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
   g_byte_array_append(body->data, g_bytes_get_data(chunk, NULL), (guint)n);
 }
 
+static gboolean is_protobuf_request(SoupServerMessage *msg)
+{
+  const char *type =
+      soup_message_headers_get_content_type(soup_server_message_get_request_headers(msg), NULL);
+  return type != NULL && g_ascii_strcasecmp(type, "application/protobuf") == 0;
+}
+
 /* What a Go Twirp server behind a body limit answers: its decoder fails, so `malformed`. */
 static void set_too_large(SoupServerMessage *msg, gint64 started_us)
 {
   g_autofree char *cause = g_strdup_printf("request body larger than %d bytes", SL_TWIRP_MAX_BODY);
   g_autoptr(JsonObject) meta = meta1("cause", cause);
-  set_error(msg, SL_TWIRP_MALFORMED, "the json request could not be decoded", meta, started_us);
+  set_error(msg, SL_TWIRP_MALFORMED,
+            is_protobuf_request(msg) ? "the protobuf request could not be decoded"
+                                     : "the json request could not be decoded",
+            meta, started_us);
 }
 
 /* Runs once the request headers are in, before libsoup reads the body. */
@@ -421,6 +443,7 @@ static void handle_cb(SoupServer *server, SoupServerMessage *msg, const char *pa
   const SlTwirpMethod *m;
   Service *service = NULL;
   const char *content_type;
+  gboolean protobuf;
   const char *token;
   Body *body;
   g_autoptr(GError) error = NULL;
@@ -443,16 +466,12 @@ static void handle_cb(SoupServer *server, SoupServerMessage *msg, const char *pa
 
   content_type =
       soup_message_headers_get_content_type(soup_server_message_get_request_headers(msg), NULL);
-  if (content_type == NULL || g_ascii_strcasecmp(content_type, "application/json") != 0) {
-    if (content_type != NULL && g_ascii_strcasecmp(content_type, "application/protobuf") == 0) {
-      set_error(msg, SL_TWIRP_UNIMPLEMENTED,
-                "sluice serves Twirp with JSON only: send Content-Type: application/json", NULL,
-                started_us);
-    } else {
-      g_autofree char *text = g_strdup_printf("unexpected Content-Type: \"%s\"",
-                                              content_type != NULL ? content_type : "");
-      set_bad_route(msg, text, started_us);
-    }
+  protobuf = is_protobuf_request(msg);
+  if (!protobuf &&
+      (content_type == NULL || g_ascii_strcasecmp(content_type, "application/json") != 0)) {
+    g_autofree char *text = g_strdup_printf("unexpected Content-Type: \"%s\"",
+                                            content_type != NULL ? content_type : "");
+    set_bad_route(msg, text, started_us);
     return;
   }
 
@@ -480,10 +499,19 @@ static void handle_cb(SoupServer *server, SoupServerMessage *msg, const char *pa
     set_too_large(msg, started_us);
     return;
   }
-  request = sl_pbjson_parse(m->request, (const char *)body->data->data, body->data->len,
-                            SL_PBJSON_NONE, &error);
+  /* Both encodings arrive at the same normalised request. */
+  if (protobuf)
+    request = sl_pbbin_decode(m->request, body->data->data, body->data->len, &error);
+  else
+    request = sl_pbjson_parse(m->request, (const char *)body->data->data, body->data->len,
+                              SL_PBJSON_NONE, &error);
   if (request == NULL) {
-    if (error->code == SL_PBJSON_ERROR_MALFORMED) {
+    if (protobuf) {
+      /* Go's proto.Unmarshal has one failure, and Twirp reports it as `malformed`. */
+      g_autoptr(JsonObject) meta = meta1("cause", error->message);
+      set_error(msg, SL_TWIRP_MALFORMED, "the protobuf request could not be decoded", meta,
+                started_us);
+    } else if (error->code == SL_PBJSON_ERROR_MALFORMED) {
       g_autoptr(JsonObject) meta = meta1("cause", error->message);
       set_error(msg, SL_TWIRP_MALFORMED, "the json request could not be decoded", meta, started_us);
     } else {
@@ -501,6 +529,7 @@ static void handle_cb(SoupServer *server, SoupServerMessage *msg, const char *pa
   call->request = g_steal_pointer(&request);
   call->claims = g_steal_pointer(&claims);
   call->out_flags = twirp->out_flags;
+  call->protobuf = protobuf;
   call->started_us = started_us;
   call->disconnected_id = g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), call);
 

@@ -2,6 +2,8 @@
  * the test's main loop. */
 #include "twirp.h"
 
+#include "pbbin.h"
+
 #include <string.h>
 
 #define API_KEY    "APItwirpTest"
@@ -161,6 +163,7 @@ typedef struct {
   guint status;
   char *content_type;
   char *body;
+  GBytes *raw;      /* the body as sent */
   JsonObject *json; /* the body, when it is a JSON object */
 } Answer;
 
@@ -168,6 +171,8 @@ static void answer_clear(Answer *a)
 {
   g_free(a->content_type);
   g_free(a->body);
+  if (a->raw != NULL)
+    g_bytes_unref(a->raw);
   if (a->json != NULL)
     json_object_unref(a->json);
 }
@@ -230,7 +235,7 @@ static void request_full(Fixture *f, const char *method, const char *path, const
       soup_message_headers_get_one(soup_message_get_response_headers(msg), "Content-Type"));
   out->body = g_strndup(g_bytes_get_size(p.body) > 0 ? g_bytes_get_data(p.body, NULL) : "",
                         g_bytes_get_size(p.body));
-  g_bytes_unref(p.body);
+  out->raw = p.body;
   {
     g_autoptr(JsonParser) parser = json_parser_new();
     if (json_parser_load_from_data(parser, out->body, -1, NULL) &&
@@ -488,14 +493,56 @@ static void test_routing(Fixture *f, gconstpointer data)
                FALSE, NULL, &a);
   assert_contains(expect_error(&a, 404, "bad_route"), "unexpected Content-Type");
   answer_clear(&a);
+  /* Binary that is not a CreateIngressRequest: refused as Twirp JSON. */
   request_full(f, "POST", "/twirp/livekit.Ingress/CreateIngress", "application/protobuf", auth,
-               "\x0a\x00", 2, FALSE, NULL, &a);
-  assert_contains(expect_error(&a, 501, "unimplemented"), "JSON");
+               "\x1a\x05", 2, FALSE, NULL, &a);
+  assert_contains(expect_error(&a, 400, "malformed"), "protobuf request could not be decoded");
+  assert_contains(
+      json_object_get_string_member(json_object_get_object_member(a.json, "meta"), "cause"),
+      "room_name: length 5 past the end");
   answer_clear(&a);
   /* What the Node SDK sends. */
   request_full(f, "POST", "/twirp/livekit.Ingress/CreateIngress", "application/json;charset=UTF-8",
                auth, "{}", 2, FALSE, NULL, &a);
   g_assert_cmpuint(a.status, ==, 200);
+  answer_clear(&a);
+}
+
+/* A binary request reaches the handler as the same normalised object, and is answered in kind. */
+static void test_protobuf(Fixture *f, gconstpointer data)
+{
+  g_autofree char *tok = admin_token();
+  g_autofree char *auth = g_strconcat("Bearer ", tok, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) info = NULL;
+  JsonObject *state;
+  Answer a;
+  /* input_type WHIP_INPUT (1), room_name "room" */
+  request_full(f, "POST", "/twirp/livekit.Ingress/CreateIngress", "application/protobuf", auth,
+               "\x08\x01\x1a\x04room", 8, FALSE, NULL, &a);
+  g_assert_cmpuint(a.status, ==, 200);
+  g_assert_cmpstr(a.content_type, ==, "application/protobuf");
+  info = sl_pbbin_decode(&sl_pb_livekit_IngressInfo, g_bytes_get_data(a.raw, NULL),
+                         g_bytes_get_size(a.raw), &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(json_object_get_string_member(info, "ingress_id"), ==, "IN_1");
+  g_assert_cmpstr(json_object_get_string_member(info, "room_name"), ==, "room");
+  g_assert_cmpint(json_object_get_int_member(info, "input_type"), ==, 1);
+  state = json_object_get_object_member(info, "state");
+  g_assert_cmpint(json_object_get_int_member(state, "updated_at"), ==,
+                  G_GINT64_CONSTANT(1700000000000000001));
+  answer_clear(&a);
+  /* Errors stay Twirp JSON. */
+  request_full(f, "POST", "/twirp/livekit.Ingress/UpdateIngress", "application/protobuf", auth,
+               "\x12\x09not_found", 11, FALSE, NULL, &a);
+  g_assert_cmpstr(expect_error(&a, 404, "not_found"), ==, "as asked");
+  answer_clear(&a);
+  /* A response the handler got wrong cannot be encoded either. */
+  request_full(f, "POST", "/twirp/livekit.Ingress/UpdateIngress", "application/protobuf", auth,
+               "\x12\x0c"
+               "bad-response",
+               14, FALSE, NULL, &a);
+  g_assert_cmpstr(expect_error(&a, 500, "internal"), ==, "failed to marshal proto response");
   answer_clear(&a);
 }
 
@@ -613,6 +660,7 @@ int main(int argc, char **argv)
   ADD("bad-bodies", test_bad_bodies);
   ADD("body-limit", test_body_limit);
   ADD("routing", test_routing);
+  ADD("protobuf", test_protobuf);
   ADD("bad-response", test_bad_response);
   ADD("client-gone", test_client_gone);
   ADD("answer-after-free", test_answer_after_free);
