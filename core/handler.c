@@ -813,6 +813,8 @@ static void stop_output(Handler *h, Output *o)
     gst_object_unref(qsink);
   }
   o->stop_timer = g_timeout_add_seconds(OUTPUT_STOP_TIMEOUT_S, stop_timeout, o);
+  sl_info(h->component, "%s output %s stopping: its branches end at the next buffer", o->type,
+          o->id);
 }
 
 /* Builds `o` and joins it to the running tees. Main thread. */
