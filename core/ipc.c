@@ -119,24 +119,26 @@ static void channel_close(SlIpcChannel *ch, GError *error)
   ch->func(ch, NULL, error, ch->user_data);
 }
 
-static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+/* Reads once and dispatches every complete message. Returns FALSE when the channel closed; the
+ * read source is then already removed by channel_close(), whether this runs from the source's
+ * own dispatch or directly (sl_ipc_channel_drain), so no source is left behind pointing at a
+ * channel that its owner may free next. */
+static gboolean read_once(SlIpcChannel *ch)
 {
-  SlIpcChannel *ch = data;
   guint8 buf[8192];
-  ssize_t n = read(fd, buf, sizeof buf);
+  ssize_t n = read(ch->fd, buf, sizeof buf);
   GError *err = NULL;
   JsonNode *msg;
 
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return G_SOURCE_CONTINUE;
+    return TRUE;
   if (n <= 0) {
     err = n == 0 ? g_error_new(SL_IPC_ERROR, SL_IPC_ERROR_CLOSED, "control channel closed")
                  : g_error_new(SL_IPC_ERROR, SL_IPC_ERROR_IO, "control channel: %s",
                                g_strerror(errno));
-    ch->read_source = 0;
     channel_close(ch, err);
     g_error_free(err);
-    return G_SOURCE_REMOVE;
+    return FALSE;
   }
   sl_ipc_reader_feed(ch->reader, buf, (gsize)n);
   while (!ch->closed && (msg = sl_ipc_reader_next(ch->reader, &err)) != NULL) {
@@ -144,12 +146,16 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
     json_node_unref(msg);
   }
   if (err != NULL) {
-    ch->read_source = 0;
     channel_close(ch, err);
     g_error_free(err);
-    return G_SOURCE_REMOVE;
+    return FALSE;
   }
-  return ch->closed ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  return !ch->closed;
+}
+
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+  return read_once(data) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* Writes as much of the queue as the socket takes. */
@@ -237,11 +243,11 @@ gboolean sl_ipc_channel_send(SlIpcChannel *ch, JsonObject *message)
 
 void sl_ipc_channel_drain(SlIpcChannel *ch)
 {
-  while (!ch->closed && ch->read_source != 0) {
+  while (!ch->closed) {
     struct pollfd p = {.fd = ch->fd, .events = POLLIN};
     if (poll(&p, 1, 0) <= 0)
       return;
-    if (on_readable(ch->fd, G_IO_IN, ch) == G_SOURCE_REMOVE)
+    if (!read_once(ch))
       return;
   }
 }

@@ -472,7 +472,12 @@ def test_rtmps_publisher(svc, pre10):
                                directory=WORK)
     try:
         sess = svc.wait_session("tls", mark)
+        # The listener logs the accepted publish just after the session starts: give it a moment.
+        deadline = time.monotonic() + 5
         tls_line = svc.find_all(r"rtmps %s: publishing" % re.escape(sess.remote), mark)
+        while not tls_line and time.monotonic() < deadline:
+            time.sleep(0.1)
+            tls_line = svc.find_all(r"rtmps %s: publishing" % re.escape(sess.remote), mark)
         t.ok(bool(tls_line), "%s: the publisher came in on the TLS listener" % label,
              svc.log_tail(mark))
         expect_rc(label, pub, 40)
