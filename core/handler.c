@@ -212,6 +212,16 @@ static GstPadProbeReturn first_media(GstPad *pad, GstPadProbeInfo *info, gpointe
   return report ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
 }
 
+/* Every stream of the source has ended (any thread). */
+static gboolean input_ended(Handler *h)
+{
+  gboolean ended;
+  g_mutex_lock(&h->lock);
+  ended = h->tees > 0 && h->tees_eos == h->tees;
+  g_mutex_unlock(&h->lock);
+  return ended;
+}
+
 static guint live_outputs(Handler *h)
 {
   guint n = 0;
@@ -651,11 +661,7 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
   case GST_MESSAGE_EOS: {
     /* The pipeline also posts EOS when the outputs it still has are all ones that were stopped
      * (an egress removed while the session runs): only the end of the input ends the session. */
-    gboolean input_ended;
-    g_mutex_lock(&h->lock);
-    input_ended = h->tees > 0 && h->tees_eos == h->tees;
-    g_mutex_unlock(&h->lock);
-    if (input_ended || h->eos_sent) {
+    if (input_ended(h) || h->eos_sent) {
       sl_info(h->component, "input ended; outputs finalised");
       finish(h);
     }
@@ -698,11 +704,7 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
           /* At the end of the input every output finalises; the last one ends the session
            * even when the pipeline does not post EOS again (it may already have, for an
            * output stopped earlier). */
-          gboolean input_ended;
-          g_mutex_lock(&h->lock);
-          input_ended = h->tees > 0 && h->tees_eos == h->tees;
-          g_mutex_unlock(&h->lock);
-          if (input_ended && unfinished_outputs(h) == 0)
+          if (input_ended(h) && unfinished_outputs(h) == 0)
             g_idle_add(finish_idle, h);
         }
       }

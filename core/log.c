@@ -1,6 +1,7 @@
 /* Logging. See log.h. */
 #include "log.h"
 
+#include "pbjson.h"
 #include "redact.h"
 
 #include <stdio.h>
@@ -91,35 +92,6 @@ char *sl_log_scrub(const char *text)
   return out;
 }
 
-static void json_escape(GString *out, const char *s)
-{
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '"':
-      g_string_append(out, "\\\"");
-      break;
-    case '\\':
-      g_string_append(out, "\\\\");
-      break;
-    case '\n':
-      g_string_append(out, "\\n");
-      break;
-    case '\t':
-      g_string_append(out, "\\t");
-      break;
-    case '\r':
-      g_string_append(out, "\\r");
-      break;
-    default:
-      if (c < 0x20)
-        g_string_append_printf(out, "\\u%04x", c);
-      else
-        g_string_append_c(out, (char)c);
-    }
-  }
-}
-
 static void write_line(SluiceLogLevel level, const char *component, const char *message)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
@@ -140,12 +112,12 @@ static void write_line(SluiceLogLevel level, const char *component, const char *
     ts[24] = '\0';
   }
   if (log_json) {
-    g_string_append_printf(line, "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":\"", ts,
+    g_string_append_printf(line, "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":", ts,
                            level_names[level]);
-    json_escape(line, component);
-    g_string_append(line, "\",\"msg\":\"");
-    json_escape(line, clean);
-    g_string_append(line, "\"}\n");
+    sl_json_append_string(line, component);
+    g_string_append(line, ",\"msg\":");
+    sl_json_append_string(line, clean);
+    g_string_append(line, "}\n");
   } else {
     g_string_append_printf(line, "%s %-5s %s: %s\n", ts, level_names[level], component, clean);
   }

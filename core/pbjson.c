@@ -971,7 +971,7 @@ JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize le
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-static void write_string(GString *out, const char *s)
+void sl_json_append_string(GString *out, const char *s)
 {
   g_string_append_c(out, '"');
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
@@ -1079,7 +1079,7 @@ static void write_value(GString *out, const SlPbField *f, JsonNode *node, SlPbjs
   if (f->kind == SL_PB_KIND_ENUM) {
     const char *name = sl_pbjson_enum_name(f->enum_type, json_node_get_int(node));
     if (name != NULL)
-      write_string(out, name);
+      sl_json_append_string(out, name);
     else
       g_string_append_printf(out, "%" G_GINT64_FORMAT, json_node_get_int(node));
     return;
@@ -1087,7 +1087,7 @@ static void write_value(GString *out, const SlPbField *f, JsonNode *node, SlPbjs
   switch ((SlPbScalar)f->scalar) {
   case SL_PB_STRING:
   case SL_PB_BYTES:
-    write_string(out, json_node_get_string(node));
+    sl_json_append_string(out, json_node_get_string(node));
     break;
   case SL_PB_BOOL:
     g_string_append(out, json_node_get_boolean(node) ? "true" : "false");
@@ -1117,7 +1117,7 @@ static void write_default(GString *out, const SlPbField *f)
   } else if (f->kind == SL_PB_KIND_ENUM) {
     const char *name = sl_pbjson_enum_name(f->enum_type, 0);
     if (name != NULL)
-      write_string(out, name);
+      sl_json_append_string(out, name);
     else
       g_string_append_c(out, '0');
   } else if (f->scalar == SL_PB_STRING || f->scalar == SL_PB_BYTES) {
@@ -1145,7 +1145,7 @@ static void write_message(GString *out, const SlPbMessage *type, JsonObject *obj
     if (!first)
       g_string_append_c(out, ',');
     first = FALSE;
-    write_string(out, flags & SL_PBJSON_PROTO_NAMES ? f->name : f->json_name);
+    sl_json_append_string(out, flags & SL_PBJSON_PROTO_NAMES ? f->name : f->json_name);
     g_string_append_c(out, ':');
     if (node == NULL) {
       write_default(out, f);
@@ -1160,7 +1160,7 @@ static void write_message(GString *out, const SlPbMessage *type, JsonObject *obj
         if (!first_entry)
           g_string_append_c(out, ',');
         first_entry = FALSE;
-        write_string(out, key);
+        sl_json_append_string(out, key);
         g_string_append_c(out, ':');
         write_value(out, f, value, flags);
       }

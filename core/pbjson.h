@@ -155,6 +155,10 @@ char *sl_pbjson_to_string(const SlPbMessage *type, JsonObject *value, SlPbjsonFl
                           GError **error);
 
 /* Looks a generated descriptor up by full name ("livekit.EgressInfo"); NULL when unknown. */
+/* Append `s` as a quoted JSON string (RFC 8259 escapes, control characters as \u00XX). The one
+ * JSON string writer of the core: JSON log lines use it too. */
+void sl_json_append_string(GString *out, const char *s);
+
 const SlPbMessage *sl_pbjson_find_message(const char *full_name);
 const SlPbEnum *sl_pbjson_find_enum(const char *full_name);
 const SlPbField *sl_pbjson_find_field(const SlPbMessage *type, const char *name_or_json_name);
