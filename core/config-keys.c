@@ -43,7 +43,8 @@
       K(p "s3.region", SL_KEY_STRING, NULL, "bucket region"),                                      \
       K(p "s3.endpoint", SL_KEY_STRING, NULL, "custom endpoint URL"),                              \
       K(p "s3.bucket", SL_KEY_STRING, NULL, "bucket name"),                                        \
-      K(p "s3.force_path_style", SL_KEY_BOOL, "false", "path-style URLs (endpoint/bucket/key)"),   \
+      K(p "s3.force_path_style", SL_KEY_BOOL, NULL,                                                \
+        "path-style URLs (endpoint/bucket/key); default on with a custom endpoint"),               \
       K(p "s3.proxy_config", SL_KEY_SECTION, NULL, "HTTP proxy"),                                  \
       K(p "s3.proxy_config.url", SL_KEY_STRING, NULL, "proxy URL"),                                \
       K(p "s3.proxy_config.username", SL_KEY_STRING, NULL, "proxy user"),                          \

@@ -741,6 +741,18 @@ static void walk_value(Walk *w, const SlKeyDef *def, const SlYamlNode *n, const 
   case SL_KEY_FREEMAP:
     if (n->kind != SL_YAML_MAP)
       goto wrong_kind;
+    {
+      /* Scalar entries are kept as key, value, key, value, ...; nested values are not read. */
+      g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+      for (guint i = 0; i < n->items->len; i++) {
+        const SlYamlPair *pair = g_ptr_array_index(n->items, i);
+        if (pair->value->kind != SL_YAML_SCALAR)
+          continue;
+        g_strv_builder_add(b, pair->key);
+        g_strv_builder_add(b, pair->value->scalar ? pair->value->scalar : "");
+      }
+      v->v = g_strv_builder_end(b);
+    }
     store(w, cpath, v);
     return;
   case SL_KEY_ANY:
@@ -972,6 +984,16 @@ const char *const *sl_config_get_strv(const SlConfig *cfg, const char *path)
   const SlKeyDef *def;
   const SlValue *v = lookup(cfg, path, &def);
   if (def == NULL || !type_ok(def, path, def->type == SL_KEY_STRING_LIST))
+    return empty;
+  return v && v->v ? (const char *const *)v->v : empty;
+}
+
+const char *const *sl_config_get_map_pairs(const SlConfig *cfg, const char *path)
+{
+  static const char *const empty[] = {NULL};
+  const SlKeyDef *def;
+  const SlValue *v = lookup(cfg, path, &def);
+  if (def == NULL || !type_ok(def, path, def->type == SL_KEY_FREEMAP))
     return empty;
   return v && v->v ? (const char *const *)v->v : empty;
 }

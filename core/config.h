@@ -133,6 +133,9 @@ gint64 sl_config_get_int(const SlConfig *cfg, const char *path);
 double sl_config_get_double(const SlConfig *cfg, const char *path);
 const char *sl_config_get_string(const SlConfig *cfg, const char *path);
 const char *const *sl_config_get_strv(const SlConfig *cfg, const char *path);
+/* A FREEMAP key's scalar entries as written: key, value, key, value, ..., NULL (transfer none;
+ * empty when unset). Entries whose value is not a scalar are left out. */
+const char *const *sl_config_get_map_pairs(const SlConfig *cfg, const char *path);
 gboolean sl_config_is_set(const SlConfig *cfg, const char *path);
 /* Number of items in a LIST key (0 when absent). */
 guint sl_config_list_len(const SlConfig *cfg, const char *path);

@@ -5,6 +5,9 @@
 #include "loader.h"
 #include "log.h"
 #include "service.h"
+#include "storage.h"
+#include "host.h"
+#include "metrics.h"
 #include "sluice-build.h"
 
 #include <signal.h>
@@ -18,6 +21,7 @@ static const char usage[] =
     "  sluice plugins [--config FILE] [--keys]       list the plugins on the plugin path\n"
     "  sluice ingress create|list|update|delete ...  manage ingresses through the API\n"
     "  sluice egress start|list|stop ...             record live sessions through the API\n"
+    "  sluice upload [--backup] FILE [KEY]           upload a file to the configured storage\n"
     "  sluice --version                              print the version and plugin ABI\n"
     "\n"
     "Without --config, the config comes from SLUICE_CONFIG_FILE, SLUICE_CONFIG_BODY,\n"
@@ -29,6 +33,7 @@ typedef struct {
   const char *config_file;
   const char *config_body;
   gboolean keys;
+  gboolean backup;    /* upload: use the backup: section */
   const char *forced; /* "version" or "help" from --version / --help */
   GPtrArray *rest;    /* positional arguments */
 } Args;
@@ -47,6 +52,8 @@ static gboolean parse_args(int argc, char **argv, Args *a)
       a->config_body = argv[++i];
     } else if (strcmp(arg, "--keys") == 0) {
       a->keys = TRUE;
+    } else if (strcmp(arg, "--backup") == 0) {
+      a->backup = TRUE;
     } else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
       a->forced = "version";
     } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -171,6 +178,74 @@ static int cmd_plugins(Args *a)
   return 0;
 }
 
+/* Uploads one file to the storage the config names (storage:, else the top-level s3:/azure:/
+ * gcp:/alioss:, or backup: with --backup), through the same plugins recordings use. Prints the
+ * location. Exit 0 stored, 1 not stored, 2 bad usage or config. */
+static int cmd_upload(Args *a)
+{
+  g_autoptr(GError) err = NULL;
+  g_autoptr(SlConfig) cfg = NULL;
+  g_autoptr(SlPluginSet) set = NULL;
+  g_autoptr(SlMetrics) metrics = NULL;
+  g_autoptr(GstStructure) target = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *location = NULL;
+  SlHostEnv env = {0};
+  const char *file, *prefix;
+
+  if (a->rest->len < 2 || a->rest->len > 3) {
+    fprintf(stderr, "usage: sluice upload [--config FILE] [--backup] FILE [KEY]\n");
+    return 2;
+  }
+  file = g_ptr_array_index(a->rest, 1);
+  if (!g_file_test(file, G_FILE_TEST_IS_REGULAR)) {
+    fprintf(stderr, "error: %s: not a regular file\n", file);
+    return 2;
+  }
+  cfg = sl_config_load(a->config_file, a->config_body, &err);
+  if (cfg == NULL || !sl_service_prepare_config(cfg, &set, TRUE, &err)) {
+    fprintf(stderr, "error: %s\n", err->message);
+    return 2;
+  }
+  target = a->backup ? sl_storage_target_from_config(cfg, "backup", &err)
+                     : sl_storage_default_target(cfg, &err);
+  if (target == NULL) {
+    fprintf(stderr, "error: %s\n",
+            err ? err->message
+                : (a->backup
+                       ? "the config has no backup: storage"
+                       : "the config names no storage (storage: or s3:/azure:/gcp:/alioss:)"));
+    return 2;
+  }
+  gst_init(NULL, NULL);
+  metrics = sl_metrics_new();
+  env.config = cfg;
+  env.metrics = metrics;
+  env.node_id = "cli";
+  env.process = "handler";
+  if (!sl_host_init_plugins(set, &env, &err)) {
+    fprintf(stderr, "error: %s\n", err->message);
+    return 2;
+  }
+  prefix = a->backup ? NULL : sl_config_get_string(cfg, "storage.prefix");
+  if (a->rest->len == 3)
+    key = g_strdup(g_ptr_array_index(a->rest, 2));
+  else
+    key = g_path_get_basename(file);
+  if (prefix != NULL && *prefix != '\0') {
+    char *full = g_build_path("/", prefix, key, NULL);
+    g_free(key);
+    key = full;
+  }
+  if (!sl_storage_upload(set, target, file, key, &location, &err)) {
+    fprintf(stderr, "error: upload to %s failed: %s\n", gst_structure_get_name(target),
+            err->message);
+    return 1;
+  }
+  printf("%s\n", location);
+  return 0;
+}
+
 static int cmd_run(Args *a)
 {
   g_autoptr(GError) err = NULL;
@@ -224,6 +299,8 @@ int main(int argc, char **argv)
     status = sl_handler_main();
   } else if (strcmp(cmd, "plugins") == 0) {
     status = cmd_plugins(&a);
+  } else if (strcmp(cmd, "upload") == 0) {
+    status = cmd_upload(&a);
   } else {
     fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage);
     status = 2;

@@ -46,11 +46,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The API tests drive sluice with LiveKit's own server SDK, from the npm registry.
+# The tests that drive sluice with npm clients (LiveKit's server SDK, Azurite, ali-oss) keep
+# their packages in a package.json + package-lock.json per folder under tests/.
 if [ "${1:-}" = "--test" ]; then
-  dir="$(dirname "$0")/../tests/e2e/api"
-  if [ ! -d "$dir/node_modules/livekit-server-sdk" ]; then
-    echo "deps: npm ci in tests/e2e/api"
-    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
-  fi
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  while IFS= read -r lock; do
+    dir="$(dirname "$lock")"
+    if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules" ]; then
+      echo "deps: npm ci in ${dir#"$root"/}"
+      (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null && touch node_modules)
+    fi
+  done < <(find "$root/tests" -name package-lock.json -not -path '*/node_modules/*' | sort)
 fi
