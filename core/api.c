@@ -141,6 +141,7 @@ static void create_ingress(SlTwirpCall *call, JsonObject *req, gpointer data)
     sl_twirp_error(call, SL_TWIRP_ALREADY_EXISTS, err->message);
     return;
   }
+  sl_cluster_ingress_created(api->env.cluster, ing);
   sl_info("api", "ingress %s created (room %s)", ing->id, ing->room_name);
   {
     g_autoptr(JsonObject) info = sl_api_ingress_info(api, ing);
@@ -161,11 +162,27 @@ static SlIngress *lookup_ingress(SlApi *api, SlTwirpCall *call, JsonObject *req)
   return ing;
 }
 
+static void on_remote_stop(JsonObject *reply, const GError *error, gpointer user_data)
+{
+  g_autofree char *id = user_data;
+  if (error != NULL)
+    sl_warn("api", "ingress %s: its worker did not confirm the end of the session: %s", id,
+            error->message);
+}
+
+/* Ends the ingress's live session, here or on the worker that runs it. */
 static void end_live_session(SlApi *api, SlIngress *ing, const char *reason)
 {
   SluiceSession *s = ing->resource_id ? sl_sessions_get(api->env.sessions, ing->resource_id) : NULL;
-  if (s != NULL)
+  if (s != NULL) {
     sl_session_stop(s, reason);
+  } else if (ing->owner != NULL) {
+    g_autoptr(JsonObject) req = json_object_new();
+    json_object_set_string_member(req, "op", "stop_ingress");
+    json_object_set_string_member(req, "ingress_id", ing->id);
+    json_object_set_string_member(req, "reason", reason);
+    sl_cluster_request(api->env.cluster, ing->owner, req, on_remote_stop, g_strdup(ing->id));
+  }
 }
 
 static void update_ingress(SlTwirpCall *call, JsonObject *req, gpointer data)
@@ -187,6 +204,7 @@ static void update_ingress(SlTwirpCall *call, JsonObject *req, gpointer data)
     sl_ingress_set_status(ing, SL_INGRESS_INACTIVE, NULL);
   else if (ing->status == SL_INGRESS_BUFFERING || ing->status == SL_INGRESS_PUBLISHING)
     end_live_session(api, ing, "the ingress was updated");
+  sl_cluster_ingress_changed(api->env.cluster, ing);
   {
     g_autoptr(JsonObject) info = sl_api_ingress_info(api, ing);
     sl_twirp_reply(call, info);
@@ -222,6 +240,7 @@ static void delete_ingress(SlTwirpCall *call, JsonObject *req, gpointer data)
     return;
   end_live_session(api, ing, "the ingress was deleted");
   info = sl_api_ingress_info(api, ing);
+  sl_cluster_ingress_deleted(api->env.cluster, ing);
   sl_ingress_store_remove(api->env.ingresses, ing); /* frees it */
   sl_twirp_reply(call, info);
 }
@@ -252,11 +271,44 @@ static void egress_error(SlTwirpCall *call, const GError *err)
   sl_twirp_error(call, code, err->message);
 }
 
+/* The answer of the worker a request was sent to: an EgressInfo or an egress error. */
+static void on_owner_answer(JsonObject *reply, const GError *error, gpointer user_data)
+{
+  SlTwirpCall *call = user_data;
+  if (error != NULL) {
+    SlTwirpCode code = SL_TWIRP_UNAVAILABLE;
+    if (g_error_matches(error, SL_BUS_ERROR, SL_BUS_ERROR_NOT_FOUND))
+      code = SL_TWIRP_NOT_FOUND;
+    else if (g_error_matches(error, SL_BUS_ERROR, SL_BUS_ERROR_DEADLINE_EXCEEDED))
+      code = SL_TWIRP_DEADLINE_EXCEEDED;
+    sl_twirp_error(call, code, error->message);
+  } else if (json_object_has_member(reply, "info")) {
+    sl_twirp_reply(call, json_object_get_object_member(reply, "info"));
+  } else {
+    g_autoptr(GError) err = g_error_new_literal(
+        SL_EGRESS_ERROR,
+        (gint)json_object_get_int_member_with_default(reply, "error_code",
+                                                      SL_EGRESS_ERROR_INTERNAL),
+        json_object_get_string_member_with_default(reply, "error", "the owning worker failed"));
+    egress_error(call, err);
+  }
+}
+
 static void start_kind(SlTwirpCall *call, JsonObject *req, gpointer data, const char *kind)
 {
   SlApi *api = data;
   g_autoptr(GError) err = NULL;
   g_autoptr(JsonObject) info = sl_egresses_start(api->env.egresses, kind, req, &err);
+  if (info == NULL && g_error_matches(err, SL_EGRESS_ERROR, SL_EGRESS_ERROR_REMOTE)) {
+    /* The session runs on another worker: the egress runs there too. */
+    g_autoptr(JsonObject) fwd = json_object_new();
+    json_object_set_string_member(fwd, "op", "start_egress");
+    json_object_set_string_member(fwd, "kind", kind);
+    json_object_set_object_member(fwd, "request", json_object_ref(req));
+    sl_debug("api", "%s egress for a session on worker %s: sent there", kind, err->message);
+    sl_cluster_request(api->env.cluster, err->message, fwd, on_owner_answer, call);
+    return;
+  }
   if (info == NULL) {
     egress_error(call, err);
     return;
@@ -299,8 +351,10 @@ static void start_egress(SlTwirpCall *call, JsonObject *req, gpointer data)
 static void update_stream(SlTwirpCall *call, JsonObject *req, gpointer data)
 {
   SlApi *api = data;
-  g_autoptr(JsonObject) info =
-      sl_egresses_get(api->env.egresses, str(req, "egress_id") ? str(req, "egress_id") : "");
+  const char *id = str(req, "egress_id") ? str(req, "egress_id") : "";
+  g_autoptr(JsonObject) info = sl_egresses_get(api->env.egresses, id);
+  if (info == NULL)
+    info = sl_cluster_remote_egress(api->env.cluster, id);
   if (info == NULL) {
     sl_twirp_error(call, SL_TWIRP_NOT_FOUND, "egress not found");
     return;
@@ -312,10 +366,12 @@ static void list_egress(SlTwirpCall *call, JsonObject *req, gpointer data)
 {
   SlApi *api = data;
   g_autoptr(JsonObject) resp = json_object_new();
-  json_object_set_array_member(
-      resp, "items",
-      sl_egresses_list(api->env.egresses, str(req, "room_name"), str(req, "egress_id"),
-                       json_object_get_boolean_member_with_default(req, "active", FALSE)));
+  gboolean active = json_object_get_boolean_member_with_default(req, "active", FALSE);
+  JsonArray *items =
+      sl_egresses_list(api->env.egresses, str(req, "room_name"), str(req, "egress_id"), active);
+  sl_cluster_remote_egresses(api->env.cluster, str(req, "room_name"), str(req, "egress_id"), active,
+                             items);
+  json_object_set_array_member(resp, "items", items);
   sl_twirp_reply(call, resp);
 }
 
@@ -323,7 +379,26 @@ static void stop_egress(SlTwirpCall *call, JsonObject *req, gpointer data)
 {
   SlApi *api = data;
   g_autoptr(GError) err = NULL;
-  g_autoptr(JsonObject) info = sl_egresses_stop(api->env.egresses, str(req, "egress_id"), &err);
+  const char *id = str(req, "egress_id");
+  g_autoptr(JsonObject) info = NULL;
+  g_autoptr(JsonObject) remote = NULL;
+  if (id != NULL && *id != '\0' && sl_egresses_get(api->env.egresses, id) == NULL) {
+    remote = sl_cluster_remote_egress(api->env.cluster, id);
+    if (remote != NULL &&
+        json_object_get_int_member_with_default(remote, "status", 0) >= SL_EGRESS_COMPLETE) {
+      sl_twirp_reply(call, remote); /* already over, as a local one would answer */
+      return;
+    }
+    if (remote != NULL) {
+      /* Run by another worker: the stop goes to whichever worker holds it. */
+      g_autoptr(JsonObject) fwd = json_object_new();
+      json_object_set_string_member(fwd, "op", "stop_egress");
+      json_object_set_string_member(fwd, "egress_id", id);
+      sl_cluster_request_egress_owner(api->env.cluster, id, fwd, on_owner_answer, call);
+      return;
+    }
+  }
+  info = sl_egresses_stop(api->env.egresses, id, &err);
   if (info == NULL) {
     egress_error(call, err);
     return;

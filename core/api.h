@@ -9,6 +9,7 @@
 #ifndef SL_API_H
 #define SL_API_H
 
+#include "cluster.h"
 #include "config.h"
 #include "egress.h"
 #include "ingress.h"
@@ -23,6 +24,7 @@ typedef struct {
   SlIngressStore *ingresses;
   SlSessions *sessions;
   SlEgresses *egresses;
+  SlCluster *cluster; /* requests for sessions and egresses on other workers go through it */
 } SlApiEnv;
 
 /* Listen on api_port (0 or -1: no API, returns a disabled SlApi). Fails when api_port is set but

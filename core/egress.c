@@ -382,6 +382,11 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
     return NULL;
   }
   session = sl_sessions_get(eg->sessions, ing->resource_id);
+  if (session == NULL && ing->owner != NULL) {
+    /* Live on another worker of the cluster: the caller routes the request there. */
+    g_set_error_literal(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_REMOTE, ing->owner);
+    return NULL;
+  }
   if (session == NULL) {
     g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_NOT_FOUND,
                 "room %s has no live session on this node", room);

@@ -33,6 +33,7 @@ typedef enum {
   SL_EGRESS_ERROR_UNIMPLEMENTED, /* an output or option sluice cannot run yet */
   SL_EGRESS_ERROR_PRECONDITION,  /* the egress is not in a state that allows this */
   SL_EGRESS_ERROR_INTERNAL,
+  SL_EGRESS_ERROR_REMOTE, /* the live session runs on another worker: the message is its id */
 } SlEgressError;
 
 /* EgressStatus numbers, as LiveKit's enum. */

@@ -32,6 +32,7 @@ void sl_ingress_free(SlIngress *ing)
   g_free(ing->participant_name);
   g_free(ing->error);
   g_free(ing->resource_id);
+  g_free(ing->owner);
   if (ing->outputs)
     json_object_unref(ing->outputs);
   g_free(ing);
@@ -179,6 +180,7 @@ gboolean sl_ingress_store_load_config(SlIngressStore *store, SlConfig *cfg, GErr
     ing->enabled = sl_config_get_bool(cfg, p_enabled);
     ing->transcoding = sl_config_get_bool(cfg, p_tx);
     ing->reusable = TRUE;
+    ing->from_config = TRUE;
     if (sl_config_is_set(cfg, p_file) || sl_config_is_set(cfg, p_seg)) {
       static const char *const file_str[] = {"filepath", NULL};
       static const char *const seg_str[] = {"filename_prefix", "playlist_name",
@@ -247,6 +249,124 @@ SlIngress *sl_ingress_store_by_id(SlIngressStore *store, const char *id)
 GPtrArray *sl_ingress_store_list(SlIngressStore *store)
 {
   return store->all;
+}
+
+/* ---- bus records ------------------------------------------------------------------------- */
+
+static void put_str(JsonObject *o, const char *key, const char *v)
+{
+  if (v != NULL)
+    json_object_set_string_member(o, key, v);
+}
+
+static void take_str(char **field, JsonObject *o, const char *key)
+{
+  if (!json_object_has_member(o, key))
+    return;
+  g_free(*field);
+  *field = json_object_get_null_member(o, key)
+               ? NULL
+               : g_strdup(json_object_get_string_member_with_default(o, key, ""));
+}
+
+static void take_obj(JsonObject **field, JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member(o, key);
+  g_clear_pointer(field, json_object_unref);
+  if (n != NULL && JSON_NODE_HOLDS_OBJECT(n))
+    *field = json_object_ref(json_node_get_object(n));
+}
+
+JsonObject *sl_ingress_to_record(SlIngress *ing)
+{
+  JsonObject *o = json_object_new();
+  put_str(o, "ingress_id", ing->id);
+  put_str(o, "name", ing->name);
+  put_str(o, "stream_key", ing->stream_key);
+  put_str(o, "input_type", ing->input_type);
+  put_str(o, "room_name", ing->room_name);
+  put_str(o, "participant_identity", ing->participant_identity);
+  put_str(o, "participant_name", ing->participant_name);
+  put_str(o, "participant_metadata", ing->participant_metadata);
+  json_object_set_boolean_member(o, "enabled", ing->enabled);
+  json_object_set_boolean_member(o, "reusable", ing->reusable);
+  json_object_set_boolean_member(o, "enable_transcoding", ing->transcoding);
+  json_object_set_boolean_member(o, "key_generated", ing->key_generated);
+  json_object_set_boolean_member(o, "from_config", ing->from_config);
+  if (ing->outputs)
+    json_object_set_object_member(o, "outputs", json_object_ref(ing->outputs));
+  json_object_set_int_member(o, "status", ing->status);
+  put_str(o, "error", ing->error);
+  put_str(o, "resource_id", ing->resource_id);
+  put_str(o, "owner", ing->owner);
+  if (ing->video)
+    json_object_set_object_member(o, "video", json_object_ref(ing->video));
+  if (ing->audio)
+    json_object_set_object_member(o, "audio", json_object_ref(ing->audio));
+  json_object_set_int_member(o, "started_at", ing->started_at);
+  json_object_set_int_member(o, "ended_at", ing->ended_at);
+  json_object_set_int_member(o, "updated_at", ing->updated_at);
+  return o;
+}
+
+SlIngress *sl_ingress_from_record(JsonObject *rec)
+{
+  const char *id = json_object_get_string_member_with_default(rec, "ingress_id", NULL);
+  const char *key = json_object_get_string_member_with_default(rec, "stream_key", NULL);
+  SlIngress *ing;
+  if (id == NULL || *id == '\0' || key == NULL || *key == '\0')
+    return NULL;
+  ing = g_new0(SlIngress, 1);
+  ing->id = g_strdup(id);
+  ing->stream_key = g_strdup(key);
+  sl_log_register_secret(ing->stream_key);
+  ing->input_type = g_strdup("rtmp");
+  sl_ingress_apply_record(NULL, ing, rec, TRUE);
+  return ing;
+}
+
+void sl_ingress_apply_record(SlIngressStore *store, SlIngress *ing, JsonObject *rec,
+                             gboolean with_state)
+{
+  const char *key = json_object_get_string_member_with_default(rec, "stream_key", NULL);
+  if (key != NULL && *key != '\0' && g_strcmp0(key, ing->stream_key) != 0) {
+    if (store != NULL)
+      g_hash_table_remove(store->by_key, ing->stream_key);
+    g_free(ing->stream_key);
+    ing->stream_key = g_strdup(key);
+    sl_log_register_secret(ing->stream_key);
+    if (store != NULL)
+      g_hash_table_insert(store->by_key, ing->stream_key, ing);
+  }
+  take_str(&ing->name, rec, "name");
+  take_str(&ing->input_type, rec, "input_type");
+  take_str(&ing->room_name, rec, "room_name");
+  take_str(&ing->participant_identity, rec, "participant_identity");
+  take_str(&ing->participant_name, rec, "participant_name");
+  take_str(&ing->participant_metadata, rec, "participant_metadata");
+  ing->enabled = json_object_get_boolean_member_with_default(rec, "enabled", ing->enabled);
+  ing->reusable = json_object_get_boolean_member_with_default(rec, "reusable", ing->reusable);
+  ing->transcoding =
+      json_object_get_boolean_member_with_default(rec, "enable_transcoding", ing->transcoding);
+  ing->key_generated =
+      json_object_get_boolean_member_with_default(rec, "key_generated", ing->key_generated);
+  ing->from_config =
+      json_object_get_boolean_member_with_default(rec, "from_config", ing->from_config);
+  take_obj(&ing->outputs, rec, "outputs");
+  if (!with_state)
+    return;
+  ing->status = (SlIngressStatus)json_object_get_int_member_with_default(rec, "status", 0);
+  g_clear_pointer(&ing->error, g_free);
+  g_clear_pointer(&ing->resource_id, g_free);
+  g_clear_pointer(&ing->owner, g_free);
+  take_str(&ing->error, rec, "error");
+  take_str(&ing->resource_id, rec, "resource_id");
+  take_str(&ing->owner, rec, "owner");
+  take_obj(&ing->video, rec, "video");
+  take_obj(&ing->audio, rec, "audio");
+  ing->started_at = json_object_get_int_member_with_default(rec, "started_at", 0);
+  ing->ended_at = json_object_get_int_member_with_default(rec, "ended_at", 0);
+  ing->updated_at = json_object_get_int_member_with_default(rec, "updated_at", 0);
 }
 
 void sl_ingress_set_status(SlIngress *ing, SlIngressStatus status, const char *error)

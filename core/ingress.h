@@ -47,6 +47,11 @@ typedef struct {
   gint64 started_at; /* ns since the epoch, 0 when never */
   gint64 ended_at;
   gint64 updated_at;
+
+  /* Cluster (cluster.h): the worker whose handler runs the live session (this one's node id for
+   * a local session), NULL when none; and whether the ingress came from a config file. */
+  char *owner;
+  gboolean from_config;
 } SlIngress;
 
 typedef struct _SlIngressStore SlIngressStore;
@@ -72,6 +77,17 @@ SlIngress *sl_ingress_store_by_key(SlIngressStore *store, const char *stream_key
 SlIngress *sl_ingress_store_by_id(SlIngressStore *store, const char *id);
 /* All ingresses in declaration order (transfer none). */
 GPtrArray *sl_ingress_store_list(SlIngressStore *store);
+
+/* The whole ingress as a bus record: IngressInfo's fields (proto names) plus what sluice keeps
+ * beside them ("owner", "from_config", "outputs", "key_generated"). Transfer full. */
+JsonObject *sl_ingress_to_record(SlIngress *ing);
+/* A new ingress from a record, or NULL when it lacks an id or a stream key. */
+SlIngress *sl_ingress_from_record(JsonObject *rec);
+/* Takes a record's settings (name, room, identity, enabled, ...) into `ing`, and its live state
+ * (status, error, times, session, tracks, owner) too when `with_state`. A changed stream key is
+ * re-indexed in `store`. */
+void sl_ingress_apply_record(SlIngressStore *store, SlIngress *ing, JsonObject *rec,
+                             gboolean with_state);
 
 /* Move to `status`, stamping started_at / ended_at / updated_at as LiveKit does. `error`
  * (copied) is kept for ENDPOINT_ERROR; the first error of a session wins. */

@@ -2,6 +2,7 @@
 #include "service.h"
 
 #include "api.h"
+#include "cluster.h"
 #include "cpu.h"
 #include "pbjson.h"
 #include "webhook.h"
@@ -48,6 +49,7 @@ struct _SlService {
   SlSessions *session_mgr;
   SlEgresses *egresses;
   SlApi *api;
+  SlCluster *cluster;
   SlWebhooks *webhooks;
   GHashTable *egress_started; /* egress ids an egress_started webhook went out for */
   GStrv plugin_path;
@@ -294,6 +296,8 @@ static void on_ingress_changed(SlIngress *ing, gpointer data)
   const char *event = NULL;
   g_autoptr(JsonObject) info = NULL;
   g_autofree char *text = NULL;
+  if (svc->cluster != NULL)
+    sl_cluster_ingress_changed(svc->cluster, ing);
   if (svc->webhooks == NULL)
     return;
   if (ing->status == SL_INGRESS_PUBLISHING)
@@ -317,6 +321,8 @@ static void on_egress_changed(JsonObject *info, gpointer data)
   gint64 st = json_object_get_int_member_with_default(info, "status", 0);
   const char *event;
   g_autofree char *text = NULL;
+  if (svc->cluster != NULL)
+    sl_cluster_egress_changed(svc->cluster, info);
   if (svc->webhooks == NULL)
     return;
   if (st >= SL_EGRESS_COMPLETE)
@@ -329,6 +335,31 @@ static void on_egress_changed(JsonObject *info, gpointer data)
   text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
   if (text != NULL)
     sl_webhooks_send(svc->webhooks, event, "egressInfo", text);
+}
+
+/* This worker reaped a dead worker's ingress or egress: the webhooks that worker cannot send. */
+static void on_reaped_ingress(SlIngress *ing, gpointer data)
+{
+  SlService *svc = data;
+  g_autoptr(JsonObject) info = NULL;
+  g_autofree char *text = NULL;
+  if (svc->webhooks == NULL)
+    return;
+  info = sl_api_ingress_info(svc->api, ing);
+  text = sl_pbjson_to_string(&sl_pb_livekit_IngressInfo, info, SL_PBJSON_NONE, NULL);
+  if (text != NULL)
+    sl_webhooks_send(svc->webhooks, "ingress_ended", "ingressInfo", text);
+}
+
+static void on_reaped_egress(JsonObject *info, gpointer data)
+{
+  SlService *svc = data;
+  g_autofree char *text = NULL;
+  if (svc->webhooks == NULL)
+    return;
+  text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
+  if (text != NULL)
+    sl_webhooks_send(svc->webhooks, "egress_ended", "egressInfo", text);
 }
 
 static void on_output_message(const char *session_id, JsonObject *msg, gpointer data)
@@ -402,6 +433,21 @@ SlService *sl_service_new(SlConfig *config, GError **error)
   svc->egress_started = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   sl_egresses_set_listener(svc->egresses, on_egress_changed, svc);
   {
+    SlClusterEnv cenv = {
+        .config = config,
+        .ingresses = svc->ingresses,
+        .sessions = svc->session_mgr,
+        .egresses = svc->egresses,
+        .node_id = svc->node_id,
+        .on_reaped_ingress = on_reaped_ingress,
+        .on_reaped_egress = on_reaped_egress,
+        .user_data = svc,
+    };
+    svc->cluster = sl_cluster_new(&cenv, error);
+    if (svc->cluster == NULL)
+      return NULL;
+  }
+  {
     GError *local = NULL;
     svc->webhooks = sl_webhooks_new(config, &local);
     if (local != NULL) {
@@ -426,6 +472,7 @@ void sl_service_free(SlService *svc)
   g_clear_pointer(&svc->webhooks, sl_webhooks_free);
   g_clear_pointer(&svc->egress_started, g_hash_table_unref);
   g_clear_pointer(&svc->api, sl_api_free);
+  g_clear_pointer(&svc->cluster, sl_cluster_free);
   g_clear_pointer(&svc->egresses, sl_egresses_free);
   g_clear_pointer(&svc->session_mgr, sl_sessions_free);
   g_clear_pointer(&svc->ingresses, sl_ingress_store_free);
@@ -631,7 +678,8 @@ int sl_service_run(SlService *svc)
     SlApiEnv api_env = {.config = svc->config,
                         .ingresses = svc->ingresses,
                         .sessions = svc->session_mgr,
-                        .egresses = svc->egresses};
+                        .egresses = svc->egresses,
+                        .cluster = svc->cluster};
     svc->api = sl_api_new(&api_env, &err);
     if (svc->api == NULL) {
       sl_error("service", "%s", err->message);
@@ -644,16 +692,26 @@ int sl_service_run(SlService *svc)
     return 1;
   }
   svc->sample_source = g_timeout_add_seconds(1, sample_cpu, svc);
+  {
+    g_autoptr(JsonObject) info = json_object_new();
+    json_object_set_string_member(info, "node_id", svc->node_id);
+    json_object_set_string_member(info, "version", SLUICE_VERSION);
+    json_object_set_double_member(info, "capacity_cores", sl_admission_capacity(svc->admission));
+    sl_cluster_start(svc->cluster, info);
+  }
   announce_ingresses(svc);
 
   {
     g_autofree char *h = health > 0 ? g_strdup_printf("%d", health) : g_strdup("off");
     g_autofree char *p = prom > 0 ? g_strdup_printf("%d", prom) : g_strdup("off");
-    sl_info("service", "sluice %s ready: node %s, config %s, health port %s, metrics port %s",
-            SLUICE_VERSION, svc->node_id, sl_config_source(svc->config), h, p);
+    sl_info("service",
+            "sluice %s ready: node %s, config %s, health port %s, metrics port %s, %s bus",
+            SLUICE_VERSION, svc->node_id, sl_config_source(svc->config), h, p,
+            sl_cluster_backend(svc->cluster));
   }
   g_main_loop_run(svc->loop);
 
+  sl_cluster_leave(svc->cluster);
   sl_http_close(svc->http);
   sl_host_shutdown_plugins(svc->plugins);
   sl_info("service", "stopped");

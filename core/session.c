@@ -280,9 +280,11 @@ SluiceSession *sl_sessions_start(SlSessions *mgr, SlPlugin *plugin, const Sluice
   if (ing->status == SL_INGRESS_BUFFERING || ing->status == SL_INGRESS_PUBLISHING) {
     count_publish(mgr, type, "4xx");
     g_set_error(error, SLUICE_SESSION_ERROR, SLUICE_SESSION_ERROR_ALREADY_LIVE,
-                "ingress %s already has a live publisher (session %s); a second publisher on "
-                "the same stream key is refused",
-                ing->name, ing->resource_id ? ing->resource_id : "?");
+                "ingress %s already has a live publisher (session %s%s%s); a second publisher "
+                "on the same stream key is refused",
+                ing->name, ing->resource_id ? ing->resource_id : "?",
+                ing->owner && g_strcmp0(ing->owner, mgr->env.node_id) != 0 ? " on worker " : "",
+                ing->owner && g_strcmp0(ing->owner, mgr->env.node_id) != 0 ? ing->owner : "");
     return NULL;
   }
 
@@ -335,7 +337,11 @@ SluiceSession *sl_sessions_start(SlSessions *mgr, SlPlugin *plugin, const Sluice
 
   g_free(ing->resource_id);
   ing->resource_id = g_strdup(s->id);
+  g_free(ing->owner);
+  ing->owner = g_strdup(mgr->env.node_id);
   sl_ingress_set_status(ing, SL_INGRESS_BUFFERING, NULL);
+  if (mgr->env.on_ingress_changed)
+    mgr->env.on_ingress_changed(ing, mgr->env.user_data);
   sl_info(s->log, "ingress %s (%s): %s publisher from %s, handler pid %d, %s", ing->name, ing->id,
           type, req->remote_addr ? req->remote_addr : "?", (int)s->pid,
           sl_ingress_status_name(ing->status));
@@ -463,6 +469,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 
   if (ing != NULL) {
     sl_ingress_set_status(ing, final, s->error);
+    g_clear_pointer(&ing->owner, g_free);
     if (mgr->env.on_ingress_changed)
       mgr->env.on_ingress_changed(ing, mgr->env.user_data);
     g_clear_pointer(&ing->resource_id, g_free);
