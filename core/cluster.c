@@ -160,6 +160,7 @@ static void on_released(SlBus *bus, const GError *error, gpointer user_data)
 static void ingress_changed(SlCluster *cl, SlIngress *ing)
 {
   const char *claimed = g_hash_table_lookup(cl->claimed_ingress, ing->id);
+  gboolean had_claim = claimed != NULL;
   if (ingress_live(ing) && live_here(cl, ing)) {
     if (g_strcmp0(claimed, ing->resource_id) != 0) {
       ClaimCtx *c = g_new0(ClaimCtx, 1);
@@ -171,7 +172,7 @@ static void ingress_changed(SlCluster *cl, SlIngress *ing)
     }
   }
   put_ingress(cl, ing);
-  if (!ingress_live(ing) && claimed != NULL) {
+  if (!ingress_live(ing) && had_claim) {
     g_hash_table_remove(cl->claimed_ingress, ing->id);
     sl_bus_release(cl->bus, SL_BUS_INGRESS, ing->id, on_released,
                    g_strdup_printf("ingress %s", ing->id));
