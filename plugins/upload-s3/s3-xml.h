@@ -1,0 +1,56 @@
+/* upload-s3 — the few XML documents S3 exchanges during an upload. No I/O.
+ *
+ * Every answer this plugin needs to read is one flat element whose interesting children are
+ * text-only: <Error> (Code, Message, RequestId, Region), <InitiateMultipartUploadResult>
+ * (UploadId) and <CompleteMultipartUploadResult> (Location, ETag). So the parser keeps the
+ * document element's name and the text of its direct children, and nothing else. It is GLib's
+ * GMarkup underneath: no new dependency, entities (&quot; in ETags) decoded, an XML declaration
+ * and leading whitespace (S3 streams blanks while it assembles a multipart object) accepted.
+ *
+ * Ownership: S3XmlDoc and everything returned are transfer full; inputs transfer none.
+ * Threading: pure functions, any thread.
+ */
+#ifndef S3_XML_H
+#define S3_XML_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *root;         /* name of the document element */
+  GHashTable *fields; /* name of a direct child -> its text (the first of that name) */
+} S3XmlDoc;
+
+/* Parses `len` bytes (need not be NUL-terminated). NULL with `error` when the body is not a
+ * well-formed XML document. */
+S3XmlDoc *s3_xml_parse(const char *body, gsize len, GError **error);
+void s3_xml_doc_free(S3XmlDoc *doc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(S3XmlDoc, s3_xml_doc_free)
+
+/* Text of the direct child `name`, or NULL (transfer none, valid while `doc` is). */
+const char *s3_xml_doc_get(const S3XmlDoc *doc, const char *name);
+
+/* An S3 error answer, as far as the body told it. */
+typedef struct {
+  char *code;        /* "SignatureDoesNotMatch", ...; NULL when the body was not an <Error> */
+  char *message;     /* S3's human text; may be NULL */
+  char *region;      /* <Region>, sent with AuthorizationHeaderMalformed; may be NULL */
+  char *server_time; /* <ServerTime>, sent with RequestTimeTooSkewed; may be NULL */
+} S3XmlError;
+
+/* TRUE when the body is an <Error> document; fills `out` (clear it with s3_xml_error_clear). */
+gboolean s3_xml_parse_error(const char *body, gsize len, S3XmlError *out);
+void s3_xml_error_clear(S3XmlError *err);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(S3XmlError, s3_xml_error_clear)
+
+/* The UploadId of an InitiateMultipartUploadResult; NULL with `error` otherwise. */
+char *s3_xml_parse_upload_id(const char *body, gsize len, GError **error);
+
+/* The CompleteMultipartUpload request body for `n` parts numbered 1..n whose ETags (with their
+ * quotes, as UploadPart returned them) are etags[0..n-1]. */
+char *s3_xml_complete_body(const char *const *etags, guint n);
+
+G_END_DECLS
+
+#endif /* S3_XML_H */
