@@ -233,6 +233,8 @@ const SlKeyDef sl_core_keys[] = {
     K("ingresses[].outputs.file.filepath", SL_KEY_STRING, NULL,
       "file name template, relative to output_dir"),
     K("ingresses[].outputs.file.disable_manifest", SL_KEY_BOOL, "false", "no manifest"),
+    /* where the recording is uploaded; without it, storage: (or the top-level section) */
+    STORAGE_KEYS("ingresses[].outputs.file."),
     K("ingresses[].outputs.segments", SL_KEY_SECTION, NULL, "HLS"),
     K("ingresses[].outputs.segments.filename_prefix", SL_KEY_STRING, NULL,
       "segment name template, relative to output_dir"),
@@ -243,6 +245,7 @@ const SlKeyDef sl_core_keys[] = {
     KR("ingresses[].outputs.segments.segment_duration", SL_KEY_INT, "4", 1, 60, "seconds"),
     K("ingresses[].outputs.segments.filename_suffix", SL_KEY_STRING, "INDEX", "INDEX or TIMESTAMP"),
     K("ingresses[].outputs.segments.disable_manifest", SL_KEY_BOOL, "false", "no manifest"),
+    STORAGE_KEYS("ingresses[].outputs.segments."),
 
     /* plugins */
     K("plugins", SL_KEY_SECTION, NULL, "which plugins load and their settings"),

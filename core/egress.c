@@ -5,6 +5,7 @@
 #include "log.h"
 #include "outputs.h"
 #include "redact.h"
+#include "storage.h"
 
 #include <string.h>
 
@@ -16,6 +17,7 @@ typedef struct {
   char *error;
   JsonObject *result;  /* FileInfo or SegmentsInfo (proto field names) */
   gint64 segment_size; /* bytes of the segments closed so far */
+  char *upload_error;  /* a file of it could not be stored: it stays on local disk */
 } EgressOutput;
 
 typedef struct {
@@ -60,6 +62,7 @@ static void output_free(gpointer p)
   g_free(o->id);
   g_free(o->type);
   g_free(o->error);
+  g_free(o->upload_error);
   if (o->result)
     json_object_unref(o->result);
   g_free(o);
@@ -209,13 +212,31 @@ static SlIngress *find_live_track(SlEgresses *eg, const char *room, const char *
   return NULL;
 }
 
-static gboolean has_storage(JsonObject *out)
+/* The storage an output asks for (its own, else the request's) is one the handler can use. */
+static gboolean storage_valid(JsonObject *out, JsonObject *request, GError **error)
 {
-  static const char *keys[] = {"s3", "gcp", "azure", "ali_oss", "aliOSS"};
-  for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
-    if (json_object_has_member(out, keys[i]))
-      return TRUE;
-  return FALSE;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonObject) storage = sl_storage_request_storage(out, request, &local);
+  if (local != NULL) {
+    g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_INVALID, "invalid storage: %s",
+                local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Tells the handler where the output's files go (uploader.h): {"storage", "disable_manifest"}.
+ * Without a storage in the request, the handler uses the node's. */
+static void add_upload_options(JsonObject *opts, JsonObject *out, JsonObject *request)
+{
+  JsonObject *upload = json_object_new();
+  JsonObject *storage = sl_storage_request_storage(out, request, NULL);
+  if (storage != NULL)
+    json_object_set_object_member(upload, "storage", storage);
+  json_object_set_boolean_member(
+      upload, "disable_manifest",
+      json_object_get_boolean_member_with_default(out, "disable_manifest", FALSE));
+  json_object_set_object_member(opts, "upload", upload);
 }
 
 /* Storage credentials never leave in an echo of the request. */
@@ -300,12 +321,8 @@ static gboolean collect_outputs(JsonObject *request, gboolean *legacy, GPtrArray
   }
   for (guint i = 0; i < out->len; i++) {
     OutputReq *r = g_ptr_array_index(out, i);
-    if (has_storage(r->req)) {
-      g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_UNIMPLEMENTED,
-                  "uploads to cloud storage are not available on this node yet; leave the "
-                  "storage out to record into output_dir");
+    if (!storage_valid(r->req, request, error))
       return FALSE;
-    }
   }
   if (out->len == 0) {
     g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_INVALID,
@@ -397,10 +414,8 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
     OutputReq *r = g_new0(OutputReq, 1);
     r->type = "file";
     r->req = json_object_get_object_member(request, "file");
-    if (has_storage(r->req)) {
+    if (!storage_valid(r->req, request, error)) {
       g_free(r);
-      g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_UNIMPLEMENTED,
-                  "uploads to cloud storage are not available on this node yet");
       return NULL;
     }
     g_ptr_array_add(reqs, r);
@@ -452,6 +467,7 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
     }
     if (only != NULL)
       json_object_set_string_member(opts, "only", only);
+    add_upload_options(opts, r->req, request);
     if (!sl_session_add_output(session, o->id, o->type, opts)) {
       json_object_unref(opts);
       g_set_error(error, SL_EGRESS_ERROR, SL_EGRESS_ERROR_NOT_FOUND, "the session of room %s ended",
@@ -491,6 +507,18 @@ static EgressOutput *output_of(SlEgresses *eg, const char *output_id, Egress **o
   return NULL;
 }
 
+/* A file that could not be stored fails the egress at its end, as LiveKit's "upload failed"
+ * does; the file stays on local disk and the error says where. */
+static const char *upload_failure(Egress *e)
+{
+  for (guint i = 0; i < e->outputs->len; i++) {
+    EgressOutput *o = g_ptr_array_index(e->outputs, i);
+    if (o->upload_error != NULL)
+      return o->upload_error;
+  }
+  return NULL;
+}
+
 static void check_progress(SlEgresses *eg, Egress *e)
 {
   guint added = 0, done = 0, failed = 0;
@@ -508,7 +536,7 @@ static void check_progress(SlEgresses *eg, Egress *e)
   if (failed == e->outputs->len) {
     set_status(eg, e, SL_EGRESS_FAILED, first_error);
   } else if (done == e->outputs->len) {
-    set_status(eg, e, SL_EGRESS_COMPLETE, NULL);
+    set_status(eg, e, upload_failure(e) ? SL_EGRESS_FAILED : SL_EGRESS_COMPLETE, upload_failure(e));
   } else if (st == SL_EGRESS_STARTING && added > 0) {
     set_status(eg, e, SL_EGRESS_ACTIVE, NULL);
   } else {
@@ -523,8 +551,11 @@ static void record_result(SlEgresses *eg, EgressOutput *o, JsonObject *msg)
   gint64 size = json_object_get_int_member_with_default(msg, "size", 0);
   gint64 duration = json_object_get_int_member_with_default(msg, "duration", 0);
   gint64 start = json_object_get_int_member_with_default(msg, "start_time", 0);
+  /* where the handler stored it (uploader.h), else where the output wrote it */
+  const char *stored = json_object_get_string_member_with_default(msg, "location", NULL);
   g_autofree char *location =
-      g_build_filename(sl_sessions_output_dir(eg->sessions), filename, NULL);
+      stored ? g_strdup(stored)
+             : g_build_filename(sl_sessions_output_dir(eg->sessions), filename, NULL);
 
   if (o->result == NULL) {
     o->result = json_object_new();
@@ -583,7 +614,17 @@ void sl_egresses_on_output_message(SlEgresses *eg, const char *session_id, JsonO
     o->done = TRUE;
     check_progress(eg, e);
   } else if (strcmp(type, "output") == 0) {
+    const char *upload_error =
+        json_object_get_string_member_with_default(msg, "upload_error", NULL);
+    const char *manifest =
+        json_object_get_string_member_with_default(msg, "manifest_location", NULL);
     record_result(eg, o, msg);
+    if (json_object_get_boolean_member_with_default(msg, "backup_storage_used", FALSE))
+      json_object_set_boolean_member(e->info, "backup_storage_used", TRUE);
+    if (manifest != NULL)
+      json_object_set_string_member(e->info, "manifest_location", manifest);
+    if (upload_error != NULL && o->upload_error == NULL)
+      o->upload_error = g_strdup(upload_error);
     if (json_object_get_boolean_member_with_default(msg, "ended", FALSE) ||
         g_strcmp0(json_object_get_string_member_with_default(msg, "event", ""), "file-closed") == 0)
       o->done = status_of(e) == SL_EGRESS_ENDING || o->done;
@@ -603,7 +644,8 @@ void sl_egresses_on_session_ended(SlEgresses *eg, const char *session_id, SlIngr
     if (status == SL_INGRESS_ERROR)
       set_status(eg, e, SL_EGRESS_FAILED, error ? error : "the session failed");
     else
-      set_status(eg, e, SL_EGRESS_COMPLETE, NULL);
+      set_status(eg, e, upload_failure(e) ? SL_EGRESS_FAILED : SL_EGRESS_COMPLETE,
+                 upload_failure(e));
   }
 }
 

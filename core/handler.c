@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "service.h"
+#include "uploader.h"
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
@@ -44,6 +45,7 @@ typedef struct {
   SlConfig *config;
   SlPluginSet *plugins;
   SlMetrics *metrics;
+  SlUploader *uploader; /* what outputs finish goes to storage through it */
   GMainLoop *loop;
   SlIpcChannel *ctl;
   GstElement *pipeline;
@@ -61,7 +63,9 @@ typedef struct {
   guint tees;     /* streams the source exposed */
   guint tees_eos; /* of which have ended */
   gboolean finished;
-  char *error; /* the first fatal error */
+  gboolean draining;        /* finishing: waiting for the uploads */
+  gboolean uploads_drained; /* every upload is done and reported */
+  char *error;              /* the first fatal error */
   int exit_status;
 } Handler;
 
@@ -454,6 +458,7 @@ static void release_queues(Output *o)
 static void remove_output(Handler *h, Output *o);
 static gboolean add_pending_outputs(gpointer data);
 static void finish_output(Handler *h, Output *o, const char *error);
+static Output *output_by_id(Handler *h, const char *id);
 static gboolean is_final_report(const GstStructure *s);
 
 /* Runs on the source's streaming thread (no-more-pads). What the source pushed before it is
@@ -603,7 +608,8 @@ static void remove_output(Handler *h, Output *o)
   o->failed = TRUE;
 }
 
-static void forward_output_message(Handler *h, Output *o, const GstStructure *s)
+/* An output's report goes to the service once what it names is stored (uploader.h). */
+static void forward_output_message(Handler *h, Output *o, const GstStructure *s, gboolean final)
 {
   g_autoptr(JsonObject) msg = sl_ipc_message_new("output");
   guint64 u64;
@@ -629,14 +635,57 @@ static void forward_output_message(Handler *h, Output *o, const GstStructure *s)
     json_object_set_int_member(msg, "start_time", i64);
   if (gst_structure_get_uint(s, "segment-count", &u))
     json_object_set_int_member(msg, "segment_count", u);
-  send_msg(h, msg);
+  if (o != NULL)
+    sl_uploader_report(h->uploader, o->id, msg, final);
+  else
+    send_msg(h, msg);
+}
+
+/* A report is back from the uploader: on to the service; an output's final one ends it. */
+static void on_uploaded(const char *output_id, JsonObject *report, gboolean final, gpointer data)
+{
+  Handler *h = data;
+  Output *o = output_by_id(h, output_id);
+  send_msg(h, report);
+  if (!final || o == NULL)
+    return;
+  if (o->stopping)
+    finish_output(h, o, NULL);
+  else if (input_ended(h) && unfinished_outputs(h) == 0)
+    /* At the end of the input every output finalises; the last one ends the session even when
+     * the pipeline does not post EOS again (it may already have, for an output stopped
+     * earlier). */
+    g_idle_add(finish_idle, h);
+}
+
+static void send_from_uploader(JsonObject *msg, gpointer data)
+{
+  send_msg(data, msg);
+}
+
+static gboolean uploads_drained(gpointer data)
+{
+  Handler *h = data;
+  h->uploads_drained = TRUE;
+  finish(h);
+  return G_SOURCE_REMOVE;
 }
 
 static void finish(Handler *h)
 {
-  g_autoptr(JsonObject) msg = sl_ipc_message_new("ended");
+  g_autoptr(JsonObject) msg = NULL;
   if (h->finished)
     return;
+  /* What the outputs wrote is stored (or kept, and said so) before the session ends. */
+  if (h->uploader != NULL && !h->uploads_drained) {
+    if (!h->draining) {
+      h->draining = TRUE;
+      h->uploads_drained = sl_uploader_drain(h->uploader, uploads_drained, h);
+    }
+    if (!h->uploads_drained)
+      return;
+  }
+  msg = sl_ipc_message_new("ended");
   h->finished = TRUE;
   json_object_set_string_member(msg, "status", h->error ? "ENDPOINT_ERROR" : "ENDPOINT_INACTIVE");
   if (h->error)
@@ -695,19 +744,16 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
     const GstStructure *s = gst_message_get_structure(m);
     if (s != NULL && gst_structure_has_name(s, "sluice-output")) {
       Output *o = output_of(h, GST_MESSAGE_SRC(m));
-      forward_output_message(h, o, s);
-      if (o != NULL && is_final_report(s)) {
+      gboolean final = o != NULL && is_final_report(s);
+      if (final) {
+        /* finalised; what is left is its upload (on_uploaded goes on from there) */
         o->finalised = TRUE;
-        if (o->stopping) {
-          finish_output(h, o, NULL);
-        } else {
-          /* At the end of the input every output finalises; the last one ends the session
-           * even when the pipeline does not post EOS again (it may already have, for an
-           * output stopped earlier). */
-          if (input_ended(h) && unfinished_outputs(h) == 0)
-            g_idle_add(finish_idle, h);
+        if (o->stop_timer) {
+          g_source_remove(o->stop_timer);
+          o->stop_timer = 0;
         }
       }
+      forward_output_message(h, o, s, final);
     }
     break;
   }
@@ -759,6 +805,8 @@ static void finish_output(Handler *h, Output *o, const char *error)
     g_source_remove(o->stop_timer);
     o->stop_timer = 0;
   }
+  if (!o->finalised)
+    sl_uploader_output_gone(h->uploader, o->id);
   remove_output(h, o);
   report_output(h, "output-removed", o->id, error);
   sl_info(h->component, "%s output %s removed%s%s", o->type, o->id, error ? ": " : "",
@@ -854,6 +902,16 @@ static gboolean attach_output(Handler *h, Output *o, GError **error)
   return TRUE;
 }
 
+/* The "upload" options the service resolved for an output (storage, disable_manifest). */
+static JsonObject *upload_options(JsonObject *req)
+{
+  JsonObject *opts =
+      json_object_has_member(req, "options") ? json_object_get_object_member(req, "options") : NULL;
+  return opts != NULL && json_object_has_member(opts, "upload")
+             ? json_object_get_object_member(opts, "upload")
+             : NULL;
+}
+
 static void add_output(Handler *h, JsonObject *req)
 {
   g_autoptr(GError) err = NULL;
@@ -871,8 +929,10 @@ static void add_output(Handler *h, JsonObject *req)
                                      : NULL);
   o->queues = g_ptr_array_new();
   g_ptr_array_add(h->outputs, o);
-  if (!attach_output(h, o, &err)) {
+  if (!sl_uploader_add_output(h->uploader, id, o->type, upload_options(req), &err) ||
+      !attach_output(h, o, &err)) {
     o->failed = TRUE;
+    sl_uploader_output_gone(h->uploader, id);
     sl_error(h->component, "%s output %s: %s", o->type, id, err->message);
     report_output(h, "output-added", id, err->message);
     return;
@@ -1000,6 +1060,23 @@ static gboolean setup(Handler *h, GError **error)
   env.process = "handler";
   if (!sl_host_init_plugins(h->plugins, &env, error))
     return FALSE;
+  {
+    JsonObject *ing = json_object_get_object_member(h->desc, "ingress");
+    SlUploaderEnv up = {
+        .config = h->config,
+        .plugins = h->plugins,
+        .output_dir = h->output_dir,
+        .component = h->component,
+        .session_id = json_object_get_string_member_with_default(h->desc, "session_id", ""),
+        .room_name = json_object_get_string_member_with_default(ing, "room_name", NULL),
+        .publisher = json_object_get_string_member_with_default(ing, "participant_identity", NULL),
+        .ingress_name = json_object_get_string_member_with_default(ing, "name", NULL),
+        .delivered = on_uploaded,
+        .send = send_from_uploader,
+        .user_data = h,
+    };
+    h->uploader = sl_uploader_new(&up);
+  }
 
   input = sl_plugin_set_get(
       h->plugins, json_object_get_string_member_with_default(h->desc, "input_plugin", ""));
@@ -1021,6 +1098,8 @@ static gboolean setup(Handler *h, GError **error)
                                        : NULL);
     o->queues = g_ptr_array_new();
     g_ptr_array_add(h->outputs, o);
+    if (!sl_uploader_add_output(h->uploader, o->id, o->type, upload_options(jo), error))
+      return FALSE;
   }
 
   h->pipeline = gst_pipeline_new("session");
@@ -1071,6 +1150,7 @@ int sl_handler_main(void)
     sl_ipc_channel_flush(h.ctl, 10000);
   status = h.exit_status;
 
+  g_clear_pointer(&h.uploader, sl_uploader_free);
   if (h.plugins)
     sl_host_shutdown_plugins(h.plugins);
   g_clear_pointer(&h.ctl, sl_ipc_channel_free);

@@ -52,6 +52,9 @@ struct _SlSessions {
   SlMetricFamily *m_bytes;
   SlMetricFamily *m_publish;
   SlMetricFamily *m_ended;
+  SlMetricFamily *m_upload_bytes; /* handlers' uploads, reported over IPC (uploader.h) */
+  SlMetricFamily *m_upload_seconds;
+  SlMetricFamily *m_upload_results;
 };
 
 SlSessions *sl_sessions_new(const SlSessionsEnv *env, GError **error)
@@ -59,6 +62,8 @@ SlSessions *sl_sessions_new(const SlSessionsEnv *env, GError **error)
   static const char *req_labels[] = {"node_id", "type", "transcoding", NULL};
   static const char *type_labels[] = {"type", NULL};
   static const char *status_labels[] = {"type", "status", NULL};
+  static const char *backend_labels[] = {"backend", NULL};
+  static const char *result_labels[] = {"backend", "status", NULL};
   SlSessions *mgr = g_new0(SlSessions, 1);
   const char *out = sl_config_get_string(env->config, "output_dir");
 
@@ -81,6 +86,12 @@ SlSessions *sl_sessions_new(const SlSessionsEnv *env, GError **error)
       status_labels);
   REG(mgr->m_ended, SL_METRIC_COUNTER, "sluice_ingress_sessions_ended_total",
       "Sessions ended, by final ingress state", status_labels);
+  REG(mgr->m_upload_bytes, SL_METRIC_COUNTER, "sluice_upload_bytes_total",
+      "Bytes stored by handlers' uploads, by storage backend", backend_labels);
+  REG(mgr->m_upload_seconds, SL_METRIC_COUNTER, "sluice_upload_seconds_total",
+      "Seconds spent in handlers' uploads, by storage backend", backend_labels);
+  REG(mgr->m_upload_results, SL_METRIC_COUNTER, "sluice_upload_results_total",
+      "Upload attempts by storage backend and result (success, failure)", result_labels);
 #undef REG
   return mgr;
 fail:
@@ -183,6 +194,7 @@ static JsonArray *expand_outputs(SlSessions *mgr, SlIngress *ing, GError **error
 /* ---- handler process --------------------------------------------------------------------- */
 
 static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, gpointer data);
+static gboolean kill_handler(gpointer data);
 static void on_child_exit(GPid pid, gint status, gpointer data);
 
 static char *describe_exit(gint status)
@@ -418,7 +430,10 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
     const char *file = json_object_get_string_member_with_default(msg, "filename", "");
     gint64 size = json_object_get_int_member_with_default(msg, "size", 0);
     gint64 dur = json_object_get_int_member_with_default(msg, "duration", 0);
-    if (strcmp(event, "file-closed") == 0)
+    const char *location = json_object_get_string_member_with_default(msg, "location", NULL);
+    if (strcmp(event, "file-closed") == 0 && location != NULL)
+      sl_info(s->log, "recording %s closed: %.1f s, %.1f MB", location, dur / 1e9, size / 1e6);
+    else if (strcmp(event, "file-closed") == 0)
       sl_info(s->log, "recording %s/%s closed: %.1f s, %.1f MB", s->mgr->output_dir, file,
               dur / 1e9, size / 1e6);
     else if (strcmp(event, "playlist-updated") == 0)
@@ -429,6 +444,22 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
     s->final_status = parse_status(json_object_get_string_member_with_default(msg, "status", ""));
     if (s->final_status == SL_INGRESS_ERROR)
       set_error(s, json_object_get_string_member_with_default(msg, "error", "handler failed"));
+  } else if (strcmp(type, "upload") == 0) {
+    const char *backend = json_object_get_string_member_with_default(msg, "backend", "?");
+    const char *status = json_object_get_string_member_with_default(msg, "status", "?");
+    const char *b[] = {backend, NULL};
+    const char *r[] = {backend, status, NULL};
+    sl_metric_add(s->mgr->m_upload_results, r, 1);
+    sl_metric_add(s->mgr->m_upload_bytes, b,
+                  (double)json_object_get_int_member_with_default(msg, "bytes", 0));
+    sl_metric_add(s->mgr->m_upload_seconds, b,
+                  json_object_get_double_member_with_default(msg, "seconds", 0));
+  } else if (strcmp(type, "upload-progress") == 0) {
+    /* A handler still uploading what it recorded is finishing, not stuck. */
+    if (s->kill_timer != 0) {
+      g_source_remove(s->kill_timer);
+      s->kill_timer = g_timeout_add_seconds(FINALISE_TIMEOUT_S, kill_handler, s);
+    }
   } else if (strcmp(type, "log") == 0) {
     /* handlers log to the shared stderr themselves; nothing to do */
   } else {
