@@ -37,6 +37,7 @@ def service(work):
         "ingresses:\n  - name: a\n    stream_key: drain-key-a\n    room_name: ra\n"
         "    outputs:\n      file: { filepath: \"{room_name}.mp4\" }\n"
         "  - name: b\n    stream_key: drain-key-b\n    room_name: rb\n"
+        "plugins:\n  enable: [input-rtmp, output-file]\n"
         % (h, r, os.path.join(work, "rec")), directory=work)
     return Sluice(["--config", cfg], env={"SLUICE_PLUGIN_PATH": PLUGINS}), h, r
 
