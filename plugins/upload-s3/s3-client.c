@@ -22,7 +22,8 @@ struct _S3Client {
   SoupSession *session;
 };
 
-/* The proxy asks for credentials (407): answer once with the configured ones. */
+/* The proxy asks for credentials (407): answer once with the configured ones. libsoup emits this
+ * on our message for a plain proxied request and for the CONNECT of an https tunnel alike. */
 static gboolean on_authenticate(SoupMessage *msg, SoupAuth *auth, gboolean retrying,
                                 gpointer user_data)
 {

@@ -92,10 +92,13 @@ static gboolean parse_endpoint(S3Target *t, const char *endpoint, GError **error
 
 static gboolean read_proxy(S3Target *t, const GstStructure *st, GError **error)
 {
+  /* gst_structure_get_type() rather than GST_TYPE_STRUCTURE: the macro reads a variable that only
+   * gst_init() fills in, the function registers the type itself. */
+  GType structure_type = gst_structure_get_type();
   GstStructure *proxy = NULL;
-  if (!gst_structure_has_field_typed(st, "proxy_config", GST_TYPE_STRUCTURE))
+  if (!gst_structure_has_field_typed(st, "proxy_config", structure_type))
     return TRUE;
-  gst_structure_get(st, "proxy_config", GST_TYPE_STRUCTURE, &proxy, NULL);
+  gst_structure_get(st, "proxy_config", structure_type, &proxy, NULL);
   if (proxy == NULL)
     return TRUE;
   t->proxy_url = get_string(proxy, "url");
