@@ -438,9 +438,13 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
   json_object_set_int_member(e->info, "updated_at", now_ns());
   {
     g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *text = NULL;
     JsonNode *c;
     json_node_set_object(n, request);
-    c = json_node_copy(n);
+    /* a deep copy: json_node_copy shares the objects, and the request's own storage
+     * credentials must reach the handler unredacted */
+    text = json_to_string(n, FALSE);
+    c = json_from_string(text, NULL);
     redact_request(c);
     json_object_set_member(e->info, kind, c);
   }

@@ -94,10 +94,19 @@ static void fill_fields(const SlConfig *cfg, const char *prefix, GstStructure *s
   }
 }
 
+/* Targets nest GstStructures (proxy_config), whose type needs GStreamer initialised; a caller
+ * that only builds targets (`sluice upload`) may not have done it yet. */
+static void ensure_gst(void)
+{
+  if (!gst_is_initialized())
+    gst_init(NULL, NULL);
+}
+
 GstStructure *sl_storage_target_from_config(const SlConfig *cfg, const char *section,
                                             GError **error)
 {
   GstStructure *found = NULL;
+  ensure_gst();
   for (guint i = 0; sl_storage_schemes[i]; i++) {
     const char *scheme = sl_storage_schemes[i];
     g_autofree char *path = *section ? g_strdup_printf("%s.%s", section, scheme) : g_strdup(scheme);
@@ -296,7 +305,9 @@ static gboolean fill_from_json(const char *scheme, const char *section, JsonObje
 GstStructure *sl_storage_target_from_json_scheme(const SlConfig *cfg, const char *scheme,
                                                  JsonObject *obj, GError **error)
 {
-  g_autoptr(GstStructure) st = gst_structure_new_empty(scheme);
+  g_autoptr(GstStructure) st = NULL;
+  ensure_gst();
+  st = gst_structure_new_empty(scheme);
   if (!fill_from_json(scheme, NULL, obj, st, scheme, error))
     return NULL;
   /* What a request cannot say (retries) comes from the node's config, as for LiveKit. */

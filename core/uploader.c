@@ -450,8 +450,14 @@ static void item_finished(SlUploader *up, Item *it)
   }
   if (it->error != NULL)
     sl_error(up->component, "%s: %s", it->filename, it->error);
-  else if (it->backup_used)
+  else if (it->backup_used && o != NULL && !o->backup_used)
+    sl_warn(up->component,
+            "%s stored on the backup storage: %s; output %s uploads there from now on",
+            it->filename, it->location, o->id);
+  else if (it->backup_used && o == NULL)
     sl_warn(up->component, "%s stored on the backup storage: %s", it->filename, it->location);
+  else if (it->backup_used)
+    sl_debug(up->component, "%s stored on the backup storage: %s", it->filename, it->location);
   else if (it->stored && (o == NULL || it->final || strcmp(it->event, "file-closed") == 0))
     sl_info(up->component, "%s uploaded to %s (%.1f s)", it->filename, it->location,
             (g_get_monotonic_time() - it->started_us) / 1e6);
