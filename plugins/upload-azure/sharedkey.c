@@ -74,8 +74,8 @@ GBytes *az_sharedkey_decode_key(const char *key_base64, GError **error)
   return g_bytes_new_with_free_func(mem->data, mem->len, key_mem_free, mem);
 }
 
-/* Lowercases `name`; trims the value and unfolds line breaks (CRLF plus leading whitespace) into
- * one space, as the canonical form asks. */
+/* A header value as the canonical form wants it: trimmed, and each line break with the whitespace
+ * that follows it (a folded header) unfolded into one space. */
 static char *canonical_value(const char *value)
 {
   GString *out = g_string_new(NULL);
