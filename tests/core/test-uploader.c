@@ -636,6 +636,45 @@ static void test_manifest_group(void)
   teardown(&f);
 }
 
+/* The queue is bounded: a segment that finds it full stays on local disk, with an error, and
+ * the pipeline is never held up. */
+static void test_queue_full(void)
+{
+  Fixture f;
+  g_autoptr(GError) err = NULL;
+  g_autofree char *yaml = g_strconcat(CONFIG, "max_upload_queue: 0\n", NULL);
+  g_autofree char *slow = NULL;
+  guint full = 0, stored = 0;
+
+  setup(&f, yaml);
+  slow = path(f.primary, "SLOW");
+  write_file(slow, "200");
+  g_assert_true(sl_uploader_add_output(f.up, "EG_q/0", "segments", NULL, &err));
+  for (guint i = 0; i < 12; i++) {
+    g_autofree char *seg = g_strdup_printf("q/s_%05u.ts", i);
+    report(&f, "EG_q/0", "segment-closed", seg, "TS", FALSE, FALSE, FALSE);
+  }
+  drain(&f);
+  g_assert_cmpuint(f.delivered->len, ==, 12);
+  for (guint i = 0; i < f.delivered->len; i++) {
+    JsonObject *r = delivered(&f, i);
+    const char *e = str(r, "upload_error");
+    if (e != NULL) {
+      g_autofree char *local = path(f.out, str(r, "filename"));
+      g_assert_nonnull(strstr(e, "upload queue full"));
+      g_assert_cmpstr(str(r, "location"), ==, local);
+      g_assert_true(g_file_test(local, G_FILE_TEST_EXISTS));
+      full++;
+    } else {
+      stored++;
+    }
+  }
+  /* max_upload_queue 0 still lets 8 through */
+  g_assert_cmpuint(stored, ==, 8);
+  g_assert_cmpuint(full, ==, 4);
+  teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -647,5 +686,6 @@ int main(int argc, char **argv)
   g_test_add_func("/uploader/no-storage", test_no_storage);
   g_test_add_func("/uploader/precedence", test_precedence);
   g_test_add_func("/uploader/manifest-group", test_manifest_group);
+  g_test_add_func("/uploader/queue-full", test_queue_full);
   return g_test_run();
 }
