@@ -249,8 +249,11 @@ gboolean oss_client_call(OssClient *c, const OssCall *call, OssResponse *resp, c
       if (server != NULL) {
         c->clock_offset_us = g_date_time_to_unix(server) * G_USEC_PER_SEC - g_get_real_time();
         skew_fixed = TRUE;
-        client_log(c, SLUICE_LOG_WARNING, "%s: the local clock is %.0f s off OSS's; signing again",
-                   op, (double)-c->clock_offset_us / G_USEC_PER_SEC);
+        client_log(c, SLUICE_LOG_WARNING,
+                   "%s: the local clock is %" G_GINT64_FORMAT
+                   " s %s OSS's; signing again with OSS's time",
+                   op, ABS(c->clock_offset_us) / G_USEC_PER_SEC,
+                   c->clock_offset_us > 0 ? "behind" : "ahead of");
         oss_error_info_clear(&info);
         continue;
       }

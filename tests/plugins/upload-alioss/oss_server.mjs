@@ -16,6 +16,7 @@
 //   GET  /_admin/stats                      counters as JSON
 //   POST /_admin/fail?op=UploadPart&count=2&status=503   fail the next N matching requests
 //        (&mode=reset closes the connection instead of answering)
+//   POST /_admin/clear-faults                forget the failures not yet used
 //   POST /_admin/skew?seconds=3600           run the server's clock that far ahead
 //   GET  /_admin/object?bucket=B&key=K       an object's bytes, unsigned
 //   POST /_admin/reset                       forget objects, uploads, counters and faults
@@ -334,6 +335,10 @@ export function startServer({ port = 0, region = 'cn-hangzhou', buckets = ['medi
     if (path === '/_admin/stats') return json(200, { ...state.stats, openUploads: state.uploads.size, objects: state.objects.size });
     if (path === '/_admin/fail' && req.method === 'POST') {
       state.faults.push({ op: query.op || '*', count: Number(query.count || 1), status: Number(query.status || 503), mode: query.mode || 'status' });
+      return json(200, { ok: true });
+    }
+    if (path === '/_admin/clear-faults' && req.method === 'POST') {
+      state.faults = [];
       return json(200, { ok: true });
     }
     if (path === '/_admin/skew' && req.method === 'POST') {
