@@ -54,7 +54,7 @@ guint oss_backoff_ms(const OssRetryPolicy *p, guint retry, guint32 random)
     d *= 2;
   if (d > p->max_delay_ms)
     d = p->max_delay_ms;
-  return (guint)(d / 2 + (d - d / 2 == 0 ? 0 : random % (d - d / 2 + 1)));
+  return (guint)(d / 2 + random % (d - d / 2 + 1));
 }
 
 static void client_log(OssClient *c, SluiceLogLevel level, const char *fmt, ...)

@@ -266,7 +266,6 @@ static void test_missing_file(void)
 
 int main(int argc, char **argv)
 {
-  gst_init(&argc, &argv);
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/alioss/target/endpoint-region", test_endpoint_region);
   g_test_add_func("/alioss/target/signing-version", test_signing_version);
