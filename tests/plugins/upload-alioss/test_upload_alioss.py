@@ -321,6 +321,34 @@ def test_clock_skew_is_corrected():
     check_stored(server, "skew/v1.mp4", small_sha)
 
 
+def test_concurrent_uploads_through_one_plugin():
+    # One loaded plugin, six uploads at once from six threads (three multipart, three PutObject,
+    # v4 then v1): each object arrives whole under its own key.
+    if len(sys.argv) < 3:
+        raise AssertionError("usage: test_upload_alioss.py CONCURRENT_HELPER PLUGIN_SO")
+    helper, plugin = sys.argv[1], sys.argv[2]
+    files = [make_file("conc-%d.mp4" % i, (19 * MIB + i) if i % 2 == 0 else (200 * 1024 + i))
+             for i in range(6)]
+    env = dict(os.environ, ALIOSS_ACCESS_KEY=AK, ALIOSS_SECRET=SECRET)
+    for region in ("cn-hangzhou", "-"):
+        before = server.stats()
+        args = [helper, plugin, server.base, region]
+        keys = []
+        for i, (path, _) in enumerate(files):
+            keys.append("concurrent/%s/file %d.mp4" % (region, i))
+            args += [path, keys[-1]]
+        p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, "exit %d\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
+        for key, (_, sha) in zip(keys, files):
+            assert "ok %s %s" % (key, expect_location(server, key)) in p.stdout, p.stdout
+            check_stored(server, key, sha)
+        after = server.stats()
+        assert delta(before, after, "multipart", "completed") == 3, after
+        assert delta(before, after, "ops", "PutObject") == 3, after
+        version = "v4" if region != "-" else "v1"
+        assert delta(before, after, "auth", version) == 3 + 3 * (1 + 3 + 1), after
+
+
 def test_unknown_bucket():
     r = upload(config(server, bucket="no-such-bucket"), small_path, "x.mp4")
     assert r.rc == 1, r
@@ -330,7 +358,8 @@ def test_unknown_bucket():
 for fn in (test_small_file_putobject_v4, test_large_file_multipart_v4, test_memory_bounded_by_parts,
            test_keys_with_spaces_plus_and_non_ascii, test_v1_signing_when_no_region,
            test_wrong_secret_is_refused_clearly, test_retries_on_5xx_and_dropped_connections,
-           test_failed_part_aborts_the_upload, test_clock_skew_is_corrected, test_unknown_bucket):
+           test_failed_part_aborts_the_upload, test_clock_skew_is_corrected,
+           test_concurrent_uploads_through_one_plugin, test_unknown_bucket):
     t.run(fn)
 server.stop()
 tmp.cleanup()
