@@ -15,7 +15,8 @@
 // Test hooks under /_admin/ (no bucket name can start with '_'):
 //   GET  /_admin/stats                      counters as JSON
 //   POST /_admin/fail?op=UploadPart&count=2&status=503   fail the next N matching requests
-//        (&mode=reset closes the connection instead of answering)
+//        (&mode=reset closes the connection instead of answering; &mode=drop-answer carries the
+//        request out and then closes the connection instead of answering)
 //   POST /_admin/clear-faults                forget the failures not yet used
 //   POST /_admin/skew?seconds=3600           run the server's clock that far ahead
 //   GET  /_admin/object?bucket=B&key=K       an object's bytes, unsigned
@@ -418,6 +419,18 @@ export function startServer({ port = 0, region = 'cn-hangzhou', buckets = ['medi
     }
     if (ctx.admin) return admin(req, res, ctx.path, ctx.query);
     const fault = takeFault(ctx.op);
+    if (fault && fault.mode === 'drop-answer') {
+      // Carry the request out, then lose the answer: the client cannot tell whether it worked.
+      if (expectContinue) res.writeContinue();
+      const lost = { writeHead() {}, setHeader() {}, end() { req.socket.destroy(); } };
+      try {
+        await operate(ctx.op, req, lost, ctx.bucket, ctx.key, ctx.query);
+      } catch (err) {
+        if (!(err instanceof OssError)) throw err;
+        req.socket.destroy();
+      }
+      return;
+    }
     if (fault) {
       if (fault.mode === 'reset') return req.socket.destroy();
       if (expectContinue) res.setHeader('Connection', 'close');

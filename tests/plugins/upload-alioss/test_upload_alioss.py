@@ -291,6 +291,21 @@ def test_retries_on_5xx_and_dropped_connections():
     assert "retry 2 of 5" in r.err, r.err
 
 
+def test_complete_whose_answer_was_lost():
+    # CompleteMultipartUpload succeeds but its answer never arrives; the retry then hears
+    # NoSuchUpload. The object is there with the file's size, so the upload counts as done.
+    before = server.stats()
+    server.admin("fail", "POST", op="CompleteMultipartUpload", count=1, mode="drop-answer")
+    path, sha = make_file("lost-answer.mp4", 9 * MIB)
+    r = upload(cfg_v4, path, "lost/answer.mp4")
+    assert r.rc == 0, r
+    check_stored(server, "lost/answer.mp4", sha)
+    after = server.stats()
+    assert delta(before, after, "ops", "CompleteMultipartUpload") == 2, after
+    assert delta(before, after, "rejected", "NoSuchUpload") == 1, after
+    assert delta(before, after, "ops", "HeadObject") == 1, after
+
+
 def test_failed_part_aborts_the_upload():
     before = server.stats()
     cfg = config(server, plugin={"max_retries": 1})
@@ -358,7 +373,8 @@ def test_unknown_bucket():
 for fn in (test_small_file_putobject_v4, test_large_file_multipart_v4, test_memory_bounded_by_parts,
            test_keys_with_spaces_plus_and_non_ascii, test_v1_signing_when_no_region,
            test_wrong_secret_is_refused_clearly, test_retries_on_5xx_and_dropped_connections,
-           test_failed_part_aborts_the_upload, test_clock_skew_is_corrected,
+           test_complete_whose_answer_was_lost, test_failed_part_aborts_the_upload,
+           test_clock_skew_is_corrected,
            test_concurrent_uploads_through_one_plugin, test_unknown_bucket):
     t.run(fn)
 server.stop()
