@@ -459,6 +459,24 @@ def main():
         check(grown < 48, "peak RSS grew %.1f MiB over a small upload's for a 64 MiB file" % grown)
         os.unlink(path)
 
+    def test_size_boundaries():
+        # Empty, exactly one part's size (still one PUT), one byte more (two parts, the last of
+        # one byte).
+        for size, multipart in [(0, None), (8 * MIB, None), (8 * MIB + 1, 2)]:
+            path, sha = make_file(tmp, "edge.bin", size)
+            key = "edge/%d.bin" % size
+            r = sluice_upload(plain, path, key)
+            check(r.returncode == 0, "upload of %d bytes failed" % size, r)
+            head = s3.head_object(Bucket=BUCKET, Key=key)
+            check(head["ContentLength"] == size, "size", head)
+            check(head["ContentType"] == "application/octet-stream", "content type", head)
+            want_suffix = '-%d"' % multipart if multipart else None
+            check((want_suffix is None and "-" not in head["ETag"]) or
+                  (want_suffix is not None and head["ETag"].endswith(want_suffix)),
+                  "%d bytes: single PUT or multipart as expected" % size, head["ETag"])
+            check(stored_sha256(s3, key) == sha, "stored object differs from the file")
+            os.unlink(path)
+
     def test_key_with_spaces():
         key = "rooms/my room/take 1 final.mp4"
         r = sluice_upload(plain, small, key)
@@ -727,6 +745,7 @@ def main():
     try:
         for fn in [test_small_file_single_put,
                    test_64_mib_file_multipart_and_bounded_memory,
+                   test_size_boundaries,
                    test_key_with_spaces,
                    test_keys_with_plus_and_non_ascii_against_botocore,
                    test_wrong_secret_is_reported_not_retried,
