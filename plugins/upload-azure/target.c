@@ -90,19 +90,27 @@ static gboolean parse_endpoint(AzTarget *t, const char *endpoint, GError **error
   return TRUE;
 }
 
-AzTarget *az_target_new(const GstStructure *st, GError **error)
+AzTarget *az_target_from_structure(const GstStructure *st, GError **error)
 {
-  g_autoptr(AzTarget) t = g_new0(AzTarget, 1);
-  const char *account = get_string(st, "account_name");
-  const char *key = get_string(st, "account_key");
-  const char *container = get_string(st, "container_name");
-  const char *endpoint = get_string(st, "endpoint");
-
   if (g_strcmp0(gst_structure_get_name(st), "azure") != 0) {
     g_set_error(error, AZ_ERROR, AZ_ERROR_CONFIG, "the target is '%s', not 'azure'",
                 gst_structure_get_name(st));
     return NULL;
   }
+  return az_target_new(get_string(st, "account_name"), get_string(st, "account_key"),
+                       get_string(st, "container_name"), get_string(st, "endpoint"), error);
+}
+
+AzTarget *az_target_new(const char *account_name, const char *account_key,
+                        const char *container_name, const char *endpoint, GError **error)
+{
+  g_autoptr(AzTarget) t = g_new0(AzTarget, 1);
+  const char *account = account_name && *account_name ? account_name : NULL;
+  const char *key = account_key && *account_key ? account_key : NULL;
+  const char *container = container_name && *container_name ? container_name : NULL;
+
+  if (endpoint != NULL && *endpoint == '\0')
+    endpoint = NULL;
   if (account == NULL || key == NULL) {
     g_set_error(error, AZ_ERROR, AZ_ERROR_CONFIG, "azure: %s is not set",
                 account == NULL ? "account_name" : "account_key");

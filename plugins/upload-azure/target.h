@@ -41,7 +41,11 @@ typedef struct {
   gboolean custom; /* an endpoint was configured */
 } AzTarget;
 
-AzTarget *az_target_new(const GstStructure *st, GError **error);
+/* From the target's four settings; NULL or "" means not set. Needs no GStreamer (unit tests). */
+AzTarget *az_target_new(const char *account_name, const char *account_key,
+                        const char *container_name, const char *endpoint, GError **error);
+/* From the GstStructure the core hands to upload(): az_target_new() over its string fields. */
+AzTarget *az_target_from_structure(const GstStructure *st, GError **error);
 void az_target_free(AzTarget *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AzTarget, az_target_free)
 

@@ -32,7 +32,7 @@ static gboolean az_init(const SluiceHost *host, GError **error)
 static gboolean az_upload(const GstStructure *target, const char *local_path, const char *key,
                           const char *content_type, char **location, GError **error)
 {
-  g_autoptr(AzTarget) t = az_target_new(target, error);
+  g_autoptr(AzTarget) t = az_target_from_structure(target, error);
   if (t == NULL)
     return FALSE;
   if (!az_upload_file(t, local_path, key,

@@ -20,11 +20,8 @@
 static AzTarget *azurite_target(void)
 {
   g_autoptr(GError) err = NULL;
-  g_autoptr(GstStructure) st =
-      gst_structure_new("azure", "account_name", G_TYPE_STRING, "devstoreaccount1", "account_key",
-                        G_TYPE_STRING, AZURITE_KEY, "container_name", G_TYPE_STRING, "rec",
-                        "endpoint", G_TYPE_STRING, "http://127.0.0.1:10111/devstoreaccount1", NULL);
-  AzTarget *t = az_target_new(st, &err);
+  AzTarget *t = az_target_new("devstoreaccount1", AZURITE_KEY, "rec",
+                              "http://127.0.0.1:10111/devstoreaccount1", &err);
   g_assert_no_error(err);
   return t;
 }
@@ -221,8 +218,6 @@ static void test_key_decoding(void)
 
 int main(int argc, char **argv)
 {
-  int rc;
-  gst_init(NULL, NULL);
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/upload-azure/sharedkey/put-blob-special-key", test_put_blob_special_key);
   g_test_add_func("/upload-azure/sharedkey/put-block", test_put_block);
@@ -231,7 +226,5 @@ int main(int argc, char **argv)
   g_test_add_func("/upload-azure/sharedkey/canonical-rules", test_canonical_rules);
   g_test_add_func("/upload-azure/sharedkey/http-date", test_http_date);
   g_test_add_func("/upload-azure/sharedkey/key-decoding", test_key_decoding);
-  rc = g_test_run();
-  gst_deinit();
-  return rc;
+  return g_test_run();
 }
