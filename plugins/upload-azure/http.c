@@ -169,7 +169,7 @@ gboolean az_http_send(SoupSession *session, const AzTarget *target, AzRequest *r
       } else if (a.status == 403) {
         g_set_error(error, AZ_ERROR, AZ_ERROR_AUTH,
                     "%s: %s (the service refused the request's authorization; check "
-                    "account_name and account_key)",
+                    "account_name, account_key and this machine's clock)",
                     what, problem);
       } else if (attempt > 1) {
         g_set_error(error, AZ_ERROR, AZ_ERROR_HTTP, "%s: %s (after %u attempts)", what, problem,

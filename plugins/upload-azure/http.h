@@ -9,7 +9,7 @@
  * Errors (AZ_ERROR): AUTH for 403, HTTP for any other status outside 2xx, NETWORK when no answer
  * came; the message names the operation, the HTTP status, Azure's error code and its message:
  *   "Put Blob 'a/b.mp4': HTTP 403 AuthorizationFailure: Server failed to authenticate the
- *    request. ... (check account_name and account_key)"
+ *    request. ... (...; check account_name, account_key and this machine's clock)"
  * Headers and the key are never part of it.
  *
  * Ownership: the caller keeps `req` (its x-ms-date and Authorization are rewritten on each
