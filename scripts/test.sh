@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the normal build (unit, end-to-end, lint), the unit tests again in an
-# ASan+UBSan build, and a short run of every libFuzzer target. Prints one closing line "N passed, N failed[, N skipped]" counting individual
+# Runs every test: the normal build (unit, end-to-end, lint), the unit tests and the cluster and
+# CLI end-to-end suites again in an ASan+UBSan build, and a short run of every libFuzzer target. Prints one closing line "N passed, N failed[, N skipped]" counting individual
 # checks, and writes it to <build>/test-summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,13 @@ fi
 if ninja -C $asan >$asan.log 2>&1; then
   rm -f $asan/meson-logs/testlog.json
   meson test -C $asan --suite unit --print-errorlogs --num-processes 2 --no-rebuild
+  # The service's own paths (API, cluster over Redis, control channel) under the sanitizers too:
+  # a memory error aborts the service and fails the suite.
+  if [ $asan_only -eq 0 ]; then
+    rm -f $asan/meson-logs/asan-e2e.json
+    meson test -C $asan --logbase asan-e2e --print-errorlogs --no-rebuild e2e-cluster e2e-cli_api
+    logs+=("$asan/meson-logs/asan-e2e.json")
+  fi
 else
   cat $asan.log
   echo '{"name": "asan-build", "stdout": "", "result": "FAIL"}' > $asan/meson-logs/testlog.json
