@@ -19,31 +19,76 @@ SoupSession *gcs_http_session_new(const GcsTarget *t)
     g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new(t->proxy_url, NULL);
     soup_session_set_proxy_resolver(s, resolver);
   }
+  if (t->proxy_username != NULL) {
+    g_object_set_data_full(G_OBJECT(s), "gcs-proxy-username", g_strdup(t->proxy_username), g_free);
+    g_object_set_data_full(G_OBJECT(s), "gcs-proxy-password", g_strdup(t->proxy_password), g_free);
+  }
   return s;
 }
+
+/* What an exchange watches for while libsoup handles the message. */
+typedef struct {
+  GCancellable *cancel;
+  const char *proxy_username; /* NULL: no proxy credentials */
+  const char *proxy_password;
+  gboolean restarted;  /* libsoup was about to re-send on its own */
+  gboolean challenged; /* the latest answer was a 407: its re-send is expected */
+} Watch;
 
 /* libsoup re-sends an idempotent request (PUT) by itself when a kept-alive connection turns out
  * closed before the answer began, and in 3.2 the re-sent request carries an empty body under the
  * original Content-Range. For a resumable chunk the server may also have stored part of what it
- * received. So a restart is stopped here and reported as the connection failure it is; the
- * caller then asks the server what it has (a status query) and goes on from there. */
+ * received. So such a restart is stopped here and reported as the connection failure it is; the
+ * caller then asks the server what it has (a status query) and goes on from there. The re-send
+ * that answers a proxy's 407 with credentials is let through. */
 static void on_restarted(SoupMessage *msg, gpointer data)
 {
-  GCancellable *cancel = data;
-  g_object_set_data(G_OBJECT(msg), "gcs-restarted", GINT_TO_POINTER(1));
-  g_cancellable_cancel(cancel);
+  Watch *w = data;
+  if (w->challenged) {
+    w->challenged = FALSE;
+    return;
+  }
+  w->restarted = TRUE;
+  g_cancellable_cancel(w->cancel);
+}
+
+static void on_got_headers(SoupMessage *msg, gpointer data)
+{
+  Watch *w = data;
+  w->challenged = soup_message_get_status(msg) == SOUP_STATUS_PROXY_UNAUTHORIZED;
+}
+
+/* A proxy asks for credentials: proxy_config's, once. When the proxy refuses them (`retrying`)
+ * nothing is offered and the request ends with the proxy's 407. Origin servers' challenges are
+ * not answered here: GCS uses bearer tokens, which gcs_http_authorize() sends up front. */
+static gboolean on_authenticate(SoupMessage *msg, SoupAuth *auth, gboolean retrying, gpointer data)
+{
+  Watch *w = data;
+  if (!soup_auth_is_for_proxy(auth) || w->proxy_username == NULL || retrying)
+    return FALSE;
+  soup_auth_authenticate(auth, w->proxy_username, w->proxy_password);
+  return TRUE;
 }
 
 GBytes *gcs_http_exchange(SoupSession *session, SoupMessage *msg, GError **error)
 {
   g_autoptr(GCancellable) cancel = g_cancellable_new();
   g_autoptr(GError) err = NULL;
-  gulong id = g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), cancel);
+  Watch w = {
+      .cancel = cancel,
+      .proxy_username = g_object_get_data(G_OBJECT(session), "gcs-proxy-username"),
+      .proxy_password = g_object_get_data(G_OBJECT(session), "gcs-proxy-password"),
+  };
+  gulong restarted = g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), &w);
+  gulong headers = g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), &w);
+  gulong auth = g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &w);
   GBytes *body = soup_session_send_and_read(session, msg, cancel, &err);
-  g_signal_handler_disconnect(msg, id);
+  g_signal_handler_disconnect(msg, restarted);
+  g_signal_handler_disconnect(msg, headers);
+  g_signal_handler_disconnect(msg, auth);
   if (body != NULL)
     return body;
-  if (g_object_get_data(G_OBJECT(msg), "gcs-restarted") != NULL)
+  if (w.restarted)
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
                 "the connection closed before the server answered");
   else

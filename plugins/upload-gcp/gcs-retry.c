@@ -13,11 +13,14 @@ gboolean gcs_transport_retriable(const GError *error)
   if (error == NULL)
     return FALSE;
   if (error->domain == G_TLS_ERROR)
-    return FALSE; /* a refused certificate stays refused */
+    return FALSE; /* a refused certificate stays refused, as do refused proxy credentials */
   if (error->domain == G_IO_ERROR)
     return !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
            !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) &&
-           !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+           !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) &&
+           !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED) &&
+           !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH) &&
+           !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED);
   /* G_RESOLVER_ERROR (a DNS hiccup), SOUP_SESSION_ERROR (a connection closed while the
    * response was read) and the rest are worth another try; the attempt cap bounds them. */
   return TRUE;

@@ -23,7 +23,8 @@ G_BEGIN_DECLS
 gboolean gcs_status_retriable(guint status);
 
 /* TRUE for transport errors worth retrying (refused, reset, timed out, closed early...); FALSE
- * for ones a retry cannot fix (TLS certificate refused, bad URL, cancelled). */
+ * for ones a retry cannot fix (TLS certificate refused, proxy credentials refused, bad URL,
+ * cancelled). */
 gboolean gcs_transport_retriable(const GError *error);
 
 /* The wait before retry number `failures` (1 for the first retry): the capped exponential

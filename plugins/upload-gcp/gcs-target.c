@@ -106,6 +106,11 @@ void gcs_target_free(GcsTarget *t)
   g_free(t->base_url);
   gcs_service_account_free(t->account);
   g_free(t->proxy_url);
+  g_free(t->proxy_username);
+  if (t->proxy_password != NULL) {
+    memset(t->proxy_password, 0, strlen(t->proxy_password));
+    g_free(t->proxy_password);
+  }
   g_free(t);
 }
 
@@ -118,34 +123,35 @@ static const char *field_string(const GstStructure *st, const char *name)
   return (s != NULL && *s != '\0') ? s : NULL;
 }
 
-/* proxy_config { url, username, password } as one URL with the user info in it, which is how
- * GIO's proxy resolvers carry credentials (GProxyAddressEnumerator splits them off again). */
-static gboolean proxy_from_structure(const GstStructure *pc, char **out, GError **error)
+/* proxy_config { url, username, password }. The credentials stay apart from the URL: libsoup
+ * answers a proxy's challenge with them through the message's "authenticate" signal
+ * (gcs-http.c), since credentials inside the proxy URL make libsoup 3.2 re-send the request to
+ * the wrong URL. */
+static gboolean proxy_from_structure(const GstStructure *pc, GcsTarget *t, GError **error)
 {
   const char *url = field_string(pc, "url");
   const char *user = field_string(pc, "username");
   const char *pass = field_string(pc, "password");
   g_autoptr(GUri) uri = NULL;
-  g_autoptr(GUri) with_user = NULL;
   g_autofree char *withscheme = NULL;
-  *out = NULL;
   if (url == NULL)
     return TRUE; /* an empty proxy_config: no proxy */
   withscheme = strstr(url, "://") ? g_strdup(url) : g_strconcat("http://", url, NULL);
-  uri = g_uri_parse(withscheme, G_URI_FLAGS_NONE, NULL);
+  uri = g_uri_parse(withscheme, G_URI_FLAGS_HAS_PASSWORD, NULL);
   if (uri == NULL || g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0') {
     /* Not quoted: the URL may carry a password. */
     g_set_error(error, GCS_ERROR, GCS_ERROR_CONFIG, "gcp: proxy_config.url is not a URL");
     return FALSE;
   }
-  if (user == NULL) {
-    *out = g_uri_to_string(uri);
-    return TRUE;
+  /* user:password@ written into the URL count as the username and password. */
+  if (user == NULL && g_uri_get_user(uri) != NULL) {
+    user = g_uri_get_user(uri);
+    pass = g_uri_get_password(uri);
   }
-  with_user = g_uri_build_with_user(G_URI_FLAGS_HAS_PASSWORD, g_uri_get_scheme(uri), user, pass,
-                                    NULL, g_uri_get_host(uri), g_uri_get_port(uri),
-                                    g_uri_get_path(uri), NULL, NULL);
-  *out = g_uri_to_string(with_user);
+  t->proxy_username = g_strdup(user);
+  t->proxy_password = user ? g_strdup(pass ? pass : "") : NULL;
+  t->proxy_url = g_uri_join(G_URI_FLAGS_NONE, g_uri_get_scheme(uri), NULL, g_uri_get_host(uri),
+                            g_uri_get_port(uri), "", NULL, NULL);
   return TRUE;
 }
 
@@ -216,7 +222,7 @@ GcsTarget *gcs_target_new(const GstStructure *st, const GcsEnv *env, GError **er
 
   if (gst_structure_has_field_typed(st, "proxy_config", GST_TYPE_STRUCTURE)) {
     const GstStructure *pc = gst_value_get_structure(gst_structure_get_value(st, "proxy_config"));
-    if (pc != NULL && !proxy_from_structure(pc, &t->proxy_url, error))
+    if (pc != NULL && !proxy_from_structure(pc, t, error))
       return NULL;
   }
   return g_steal_pointer(&t);

@@ -45,7 +45,9 @@ typedef struct {
   char *base_url;             /* the API's base, no trailing slash */
   gboolean custom_base;       /* base_url came from endpoint or an emulator variable */
   GcsServiceAccount *account; /* NULL: send requests without credentials */
-  char *proxy_url;            /* NULL: the system's proxy settings; else with user:password@ */
+  char *proxy_url;            /* NULL: the system's proxy settings; else proxy_config.url */
+  char *proxy_username;       /* proxy_config.username, or NULL */
+  char *proxy_password;       /* proxy_config.password (secret), or NULL */
 } GcsTarget;
 
 /* The process environment the target depends on; NULL members are unset variables. */

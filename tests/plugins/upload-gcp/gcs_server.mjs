@@ -520,12 +520,25 @@ const server = http.createServer((req, res) => {
 });
 // Expect: 100-continue: refuse before the body is sent, as Google's front ends do.
 server.on('checkContinue', (req, res) => {
-  const url = new URL(/^https?:\/\//.test(req.url) ? new URL(req.url).pathname + new URL(req.url).search : req.url, 'http://x');
+  // A request refused before its body was sent leaves that body unsent: the connection cannot
+  // carry another request after it, so refusals close it (as HTTP front ends do).
+  const keepAlive = res.shouldKeepAlive;
+  res.shouldKeepAlive = false;
   let pre = null;
-  if (!/^https?:\/\//.test(req.url)) {
-    pre = precheck(req, res, url);
-    if (pre.done) return;
+  if (/^https?:\/\//.test(req.url)) {
+    // As a proxy: credentials first, then the request as the target would see it.
+    if (!proxyAuthorized(req)) {
+      counters.proxy_auth_refusals++;
+      res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="gcs-test"', 'Content-Length': 0 });
+      return res.end();
+    }
+    counters.proxied_requests++;
+    const abs = new URL(req.url);
+    req.url = abs.pathname + abs.search;
   }
+  pre = precheck(req, res, new URL(req.url, 'http://x'));
+  if (pre.done) return;
+  res.shouldKeepAlive = keepAlive;
   res.writeContinue();
   handle(req, res, pre).catch((e) => fail(res, e));
 });
@@ -552,3 +565,9 @@ server.listen(opts.port, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+// Started with a pipe on stdin (as the tests do): exit when it closes, so a test that dies
+// never leaves its server behind.
+if (fs.fstatSync(0).isFIFO()) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}

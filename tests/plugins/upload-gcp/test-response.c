@@ -148,12 +148,14 @@ static void test_retriable_transport(void)
       g_error_new_literal(G_RESOLVER_ERROR, G_RESOLVER_ERROR_TEMPORARY_FAILURE, "");
   g_autoptr(GError) cert = g_error_new_literal(G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, "");
   g_autoptr(GError) cancelled = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "");
+  g_autoptr(GError) proxy = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED, "");
   g_assert_true(gcs_transport_retriable(refused));
   g_assert_true(gcs_transport_retriable(closed));
   g_assert_true(gcs_transport_retriable(timeout));
   g_assert_true(gcs_transport_retriable(dns));
   g_assert_false(gcs_transport_retriable(cert));
   g_assert_false(gcs_transport_retriable(cancelled));
+  g_assert_false(gcs_transport_retriable(proxy));
   g_assert_false(gcs_transport_retriable(NULL));
 }
 

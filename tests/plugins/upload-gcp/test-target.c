@@ -194,31 +194,37 @@ static void test_proxy(void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GstStructure) plain = with_proxy("http://proxy.internal:3128", NULL, NULL);
   g_autoptr(GstStructure) hostport = with_proxy("proxy.internal:3128", NULL, NULL);
-  g_autoptr(GstStructure) auth = with_proxy("http://proxy.internal:3128", "me", "p@ss:w/rd%");
+  g_autoptr(GstStructure) auth = with_proxy("http://proxy.internal:3128/", "me", "p@ss:w/rd%");
+  g_autoptr(GstStructure) inurl = with_proxy("http://me:p%40ss@proxy.internal:3128", NULL, NULL);
+  g_autoptr(GstStructure) nopass = with_proxy("http://proxy.internal:3128", "me", NULL);
   g_autoptr(GstStructure) empty = with_proxy(NULL, NULL, NULL);
   g_autoptr(GstStructure) bad = with_proxy("http://me:SECRETPW@[bad", NULL, NULL);
   g_autoptr(GcsTarget) a = gcs_target_new(plain, &env, &error);
   g_autoptr(GcsTarget) b = gcs_target_new(hostport, &env, &error);
   g_autoptr(GcsTarget) c = gcs_target_new(auth, &env, &error);
   g_autoptr(GcsTarget) d = gcs_target_new(empty, &env, &error);
-  g_autoptr(GcsTarget) e = NULL;
-  g_autofree char *user = NULL, *pass = NULL, *host = NULL;
-  gint port = 0;
+  g_autoptr(GcsTarget) e = gcs_target_new(inurl, &env, &error);
+  g_autoptr(GcsTarget) f = gcs_target_new(nopass, &env, &error);
+  g_autoptr(GcsTarget) g = NULL;
   g_assert_no_error(error);
   g_assert_cmpstr(a->proxy_url, ==, "http://proxy.internal:3128");
+  g_assert_null(a->proxy_username);
+  g_assert_null(a->proxy_password);
   g_assert_cmpstr(b->proxy_url, ==, "http://proxy.internal:3128");
   g_assert_null(d->proxy_url);
-  /* The credentials ride in the URL's user info, escaped, and come back out unchanged (this is
-   * how GIO's proxy enumerator reads them). */
-  g_assert_true(g_uri_split_with_user(c->proxy_url, G_URI_FLAGS_HAS_PASSWORD, NULL, &user, &pass,
-                                      NULL, &host, &port, NULL, NULL, NULL, NULL));
-  g_assert_cmpstr(user, ==, "me");
-  g_assert_cmpstr(pass, ==, "p@ss:w/rd%");
-  g_assert_cmpstr(host, ==, "proxy.internal");
-  g_assert_cmpint(port, ==, 3128);
+  /* Credentials are kept apart from the URL (they answer the proxy's challenge). */
+  g_assert_cmpstr(c->proxy_url, ==, "http://proxy.internal:3128");
+  g_assert_cmpstr(c->proxy_username, ==, "me");
+  g_assert_cmpstr(c->proxy_password, ==, "p@ss:w/rd%");
+  /* ... also when they were written into the URL. */
+  g_assert_cmpstr(e->proxy_url, ==, "http://proxy.internal:3128");
+  g_assert_cmpstr(e->proxy_username, ==, "me");
+  g_assert_cmpstr(e->proxy_password, ==, "p@ss");
+  g_assert_cmpstr(f->proxy_username, ==, "me");
+  g_assert_cmpstr(f->proxy_password, ==, "");
 
-  e = gcs_target_new(bad, &env, &error);
-  g_assert_null(e);
+  g = gcs_target_new(bad, &env, &error);
+  g_assert_null(g);
   g_assert_error(error, GCS_ERROR, GCS_ERROR_CONFIG);
   g_assert_null(strstr(error->message, "SECRETPW"));
 }
