@@ -5,9 +5,13 @@
  * the socket; SlIpcChannel wraps it around a non-blocking socket on a GLib main context.
  *
  * Messages (the "type" member says which):
- *   handler → service: state {status, error?, video?, audio?}, output {output_type, event,
- *                      filename, size, duration, ...}, ended {status, error?}
- *   service → handler: stop {reason?}
+ *   handler → service: state {status, error?, video?, audio?}, output {output_id?, output_type,
+ *                      event, filename, size, duration, location?, backup_storage_used?, ...},
+ *                      output-added / output-removed {output_id, error?}, upload {backend,
+ *                      status, bytes, seconds}, upload-progress {pending, pending_bytes} (see
+ *                      uploader.h), ended {status, error?}
+ *   service → handler: stop {reason?}, add-output {output_id, output_type, options},
+ *                      remove-output {output_id}
  *
  * Ownership: readers and channels are owned by their creator; messages returned are transfer
  * full (json_node_unref). Threading: single-threaded; a channel dispatches on the main context
