@@ -220,8 +220,10 @@ GcsTarget *gcs_target_new(const GstStructure *st, const GcsEnv *env, GError **er
     }
   }
 
-  if (gst_structure_has_field_typed(st, "proxy_config", GST_TYPE_STRUCTURE)) {
-    const GstStructure *pc = gst_value_get_structure(gst_structure_get_value(st, "proxy_config"));
+  /* gst_structure_get_type() rather than GST_TYPE_STRUCTURE: the macro reads a variable that
+   * gst_init() fills in, and reading a target must not depend on who called gst_init() when. */
+  if (gst_structure_has_field_typed(st, "proxy_config", gst_structure_get_type())) {
+    const GstStructure *pc = g_value_get_boxed(gst_structure_get_value(st, "proxy_config"));
     if (pc != NULL && !proxy_from_structure(pc, t, error))
       return NULL;
   }

@@ -21,6 +21,27 @@
 /* Times a resumable upload starts over with a new session after the server forgot one. */
 #define GCS_MAX_SESSION_RESTARTS 2
 
+/* The one chunk buffer of a resumable upload. It is lent to libsoup as the body of each PUT
+ * (a GBytes whose free function gives it back) and only refilled once returned; should libsoup
+ * still hold it, that chunk gets a buffer of its own. Reference-counted so that it outlives the
+ * upload if a message does. */
+typedef struct {
+  guint8 *data;
+  gint lent; /* atomic: a GBytes over `data` is alive */
+} ChunkBuffer;
+
+static void chunk_buffer_clear(gpointer p)
+{
+  g_free(((ChunkBuffer *)p)->data);
+}
+
+static void chunk_buffer_returned(gpointer p)
+{
+  ChunkBuffer *cb = p;
+  g_atomic_int_set(&cb->lent, 0);
+  g_rc_box_release_full(cb, chunk_buffer_clear);
+}
+
 typedef struct {
   const GcsTarget *target;
   SoupSession *session;
@@ -30,6 +51,7 @@ typedef struct {
   char *what; /* "upload of gs://bucket/name", for messages */
   int fd;
   gint64 size;
+  ChunkBuffer *buffer; /* resumable uploads only */
   /* counts for the closing log line */
   guint chunks, short_acceptances, retries;
 } Upload;
@@ -169,11 +191,13 @@ static char *start_session(Upload *u, GError **error)
   return g_uri_to_string(resolved);
 }
 
-/* Reads `len` bytes at `offset` of the file. Transfer full. */
+/* Reads `len` bytes at `offset` of the file into the chunk buffer. Transfer full. */
 static GBytes *read_chunk(Upload *u, gint64 offset, gint64 len, GError **error)
 {
-  guint8 *buf = g_malloc(len > 0 ? (gsize)len : 1);
+  gboolean own = g_atomic_int_get(&u->buffer->lent) != 0;
+  guint8 *buf = own ? g_malloc((gsize)len) : u->buffer->data;
   gint64 done = 0;
+  g_assert(len <= GCS_CHUNK_SIZE);
   while (done < len) {
     ssize_t n = pread(u->fd, buf + done, (size_t)(len - done), (off_t)(offset + done));
     if (n < 0 && errno == EINTR)
@@ -183,12 +207,17 @@ static GBytes *read_chunk(Upload *u, gint64 offset, gint64 len, GError **error)
       g_set_error(error, GCS_ERROR, GCS_ERROR_IO, "%s: reading %s at %" G_GINT64_FORMAT ": %s",
                   u->what, u->local_path, offset + done,
                   e ? g_strerror(e) : "the file is shorter than when the upload began");
-      g_free(buf);
+      if (own)
+        g_free(buf);
       return NULL;
     }
     done += n;
   }
-  return g_bytes_new_take(buf, (gsize)len);
+  if (own)
+    return g_bytes_new_take(buf, (gsize)len);
+  g_atomic_int_set(&u->buffer->lent, 1);
+  return g_bytes_new_with_free_func(buf, (gsize)len, chunk_buffer_returned,
+                                    g_rc_box_acquire(u->buffer));
 }
 
 /* One PUT to the session: a chunk, or the status query when `chunk->len` is 0. */
@@ -357,6 +386,8 @@ static SessionResult run_session(Upload *u, const char *session_uri, GError **er
 
 static gboolean upload_resumable(Upload *u, GError **error)
 {
+  u->buffer = g_rc_box_new0(ChunkBuffer);
+  u->buffer->data = g_malloc(GCS_CHUNK_SIZE);
   for (guint restarts = 0;; restarts++) {
     g_autofree char *session_uri = start_session(u, error);
     g_autoptr(GError) err = NULL;
@@ -415,6 +446,8 @@ out:
   if (u.fd >= 0)
     close(u.fd);
   g_clear_object(&u.session);
+  if (u.buffer != NULL)
+    g_rc_box_release_full(u.buffer, chunk_buffer_clear);
   g_free(u.what);
   return ok;
 }
