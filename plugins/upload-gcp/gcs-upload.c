@@ -310,9 +310,23 @@ static SessionResult run_session(Upload *u, const char *session_uri, GError **er
         return SESSION_FAILED;
       }
       if (chunk.len == 0) {
+        gboolean asked = query;
         /* A status query's answer: go on from there. */
         persisted = reported;
         query = FALSE;
+        if (!asked) {
+          /* Every byte was stored, yet the server did not finish the object: ask again, a
+           * bounded number of times. */
+          if (++failures >= GCS_RETRY_MAX_ATTEMPTS) {
+            g_set_error(error, GCS_ERROR, GCS_ERROR_PROTOCOL,
+                        "%s: the server holds all %" G_GINT64_FORMAT
+                        " bytes but does not finish the object",
+                        u->what, u->size);
+            return SESSION_FAILED;
+          }
+          u->retries++;
+          gcs_http_backoff(u->what, failures, "the server has every byte but no object yet");
+        }
         continue;
       }
       switch (gcs_resume_classify(&chunk, persisted, reported, u->size)) {

@@ -23,7 +23,9 @@
 // short_accept makes the server persist less than a chunk carried (the last 256 KiB of it,
 // aligned), as GCS may. Faults fire once, on the n-th chunk PUT after the last reset:
 //   503  answer 503 without storing anything;  drop  store about half the chunk, then cut the
-//   connection without an answer;  401  revoke every token first;  410  forget the session.
+//   connection without an answer;  401  revoke every token first;  410  forget the session;
+//   hold  store the whole chunk but answer 308 even when it was the last (the object is
+//   finished by the next status query).
 // It also acts as an HTTP proxy (absolute-form requests and CONNECT) that requires
 // "Proxy-Authorization: Basic" for --proxy-user when that option is given.
 //
@@ -390,7 +392,7 @@ async function handleChunk(req, res, url, base, prelude) {
     return;
   }
   if (config.put_delay_ms > 0) await sleep(config.put_delay_ms);
-  if (final && s.persisted === cr.total) return finalize(s, base, res);
+  if (final && s.persisted === cr.total && fault !== 'hold') return finalize(s, base, res);
   send308(res, s);
 }
 

@@ -305,6 +305,17 @@ def test_failures_mid_upload_are_resumed():
     assert "retry" in err and "new session" in err, err
 
 
+def test_last_chunk_stored_but_not_finished():
+    # the server keeps the whole last chunk yet answers 308: the client asks once more
+    srv.reset(faults=[{"put": 2, "kind": "hold"}])
+    path, sha = make_file("hold.bin", 9 * MIB + 3)
+    rc, out, err, _ = upload(cfg, path, "hold.bin")
+    expect_ok(rc, out, err)
+    check_counters(srv.state()["counters"], faults_fired=1, chunk_puts=2, status_queries=1,
+                   objects_finalized=1, bad_requests=0)
+    assert srv.object_sha256("hold.bin") == (sha, 9 * MIB + 3)
+
+
 def test_storage_emulator_host_instead_of_endpoint():
     srv.reset()
     cfg_env = config(creds)  # no endpoint
@@ -365,6 +376,7 @@ try:
               test_server_keeping_less_than_sent_still_gives_identical_object,
               test_token_refreshed_during_a_long_upload,
               test_failures_mid_upload_are_resumed,
+              test_last_chunk_stored_but_not_finished,
               test_storage_emulator_host_instead_of_endpoint,
               test_unknown_key_is_refused_with_a_clear_error,
               test_unknown_bucket_reports_googles_message,
