@@ -301,8 +301,7 @@ static const SlKeyDef *schema_get(const SlConfig *cfg, const char *path)
   return g_hash_table_lookup(cfg->schema, path);
 }
 
-/* "ingresses.0.outputs.file" → "ingresses[].outputs.file" */
-static char *schema_path_of(const char *path)
+char *sl_config_schema_path(const char *path)
 {
   g_auto(GStrv) parts = g_strsplit(path, ".", -1);
   GString *out = g_string_new(NULL);
@@ -913,7 +912,7 @@ gboolean sl_config_validate(SlConfig *cfg, GPtrArray *diags)
 
 static const SlValue *lookup(const SlConfig *cfg, const char *path, const SlKeyDef **out_def)
 {
-  g_autofree char *spath = schema_path_of(path);
+  g_autofree char *spath = sl_config_schema_path(path);
   const SlKeyDef *def = schema_get(cfg, spath);
   const SlValue *v;
   if (def != NULL && def->alias_of != NULL) {
@@ -1018,7 +1017,7 @@ guint sl_config_line(const SlConfig *cfg, const char *path)
 
 const SlKeyDef *sl_config_key(const SlConfig *cfg, const char *path)
 {
-  g_autofree char *spath = schema_path_of(path);
+  g_autofree char *spath = sl_config_schema_path(path);
   const SlKeyDef *def = schema_get(cfg, spath);
   if (def != NULL && def->alias_of != NULL)
     def = schema_get(cfg, def->alias_of);

@@ -144,6 +144,10 @@ guint sl_config_line(const SlConfig *cfg, const char *path);
 /* The key's schema entry (after alias resolution), or NULL. */
 const SlKeyDef *sl_config_key(const SlConfig *cfg, const char *path);
 
+/* The schema's spelling of a concrete path: "ingresses.0.outputs.file" → "ingresses[].outputs.file"
+ * (items of a list are read by index, declared with "[]"). Transfer full. */
+char *sl_config_schema_path(const char *path);
+
 /* Parse helpers shared with the tests. */
 gboolean sl_config_parse_duration(const char *text, double *seconds);
 gboolean sl_config_parse_bool(const char *text, gboolean *out);

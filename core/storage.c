@@ -5,32 +5,11 @@
 
 const char *const sl_storage_schemes[] = {"s3", "azure", "gcp", "alioss", NULL};
 
-/* "ingresses.0.outputs.file." → "ingresses[].outputs.file.": the schema spells items of a list
- * with "[]", while values are read by index. */
-static char *schema_prefix(const char *prefix)
-{
-  g_auto(GStrv) parts = g_strsplit(prefix, ".", -1);
-  GString *out = g_string_new(NULL);
-  for (guint i = 0; parts[i]; i++) {
-    gboolean digits = parts[i][0] != '\0';
-    for (const char *c = parts[i]; *c; c++)
-      digits = digits && g_ascii_isdigit(*c);
-    if (digits && i > 0) {
-      g_string_append(out, "[]");
-      continue;
-    }
-    if (i > 0)
-      g_string_append_c(out, '.');
-    g_string_append(out, parts[i]);
-  }
-  return g_string_free(out, FALSE);
-}
-
 /* Copies every key declared under `prefix` ("storage.s3.", "ingresses.0.outputs.file.s3.") that
  * has a value into `st`. Children of sub-sections go into a nested structure. */
 static void fill_fields(const SlConfig *cfg, const char *prefix, GstStructure *st)
 {
-  g_autofree char *sprefix = schema_prefix(prefix);
+  g_autofree char *sprefix = sl_config_schema_path(prefix);
   gsize plen = strlen(sprefix);
   for (const SlKeyDef *k = sl_core_keys; k->path != NULL; k++) {
     g_autofree char *path = NULL;

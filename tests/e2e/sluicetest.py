@@ -60,6 +60,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ports(n):
+    """n distinct free ports."""
+    out = []
+    while len(out) < n:
+        p = free_port()
+        if p not in out:
+            out.append(p)
+    return out
+
+
 def http_get(url, timeout=5):
     """Returns (status, body) without raising on HTTP error statuses."""
     try:

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 import media
-from sluicetest import BUILD, SLUICE, Sluice, Tap, free_port, write_config
+from sluicetest import BUILD, SLUICE, Sluice, Tap, free_port, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-cli-api-")
@@ -38,15 +38,6 @@ ISO_LOCAL = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 # Shared between the tests, which run in order.
 S = {}
 children = []
-
-
-def ports(n):
-    out = []
-    while len(out) < n:
-        p = free_port()
-        if p not in out:
-            out.append(p)
-    return out
 
 
 API, RTMP, HEALTH = ports(3)

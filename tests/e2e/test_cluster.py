@@ -25,7 +25,7 @@ import urllib.request
 
 import media
 from redis_server import RedisServer
-from sluicetest import BUILD, Sluice, Tap, free_port, write_config
+from sluicetest import BUILD, Sluice, Tap, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-cluster-")
@@ -37,15 +37,6 @@ REAP_LIMIT = 15.0
 
 S = {}
 children = []
-
-
-def ports(n):
-    out = []
-    while len(out) < n:
-        p = free_port()
-        if p not in out:
-            out.append(p)
-    return out
 
 
 def b64url(data):

@@ -21,7 +21,7 @@ import time
 import traceback
 
 import media
-from sluicetest import BUILD, Sluice, Tap, free_port, http_get, write_config
+from sluicetest import BUILD, Sluice, Tap, free_port, http_get, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-rtmp-")
@@ -30,16 +30,6 @@ PLUGIN_PATH = os.pathsep.join(os.path.abspath(os.path.join(BUILD, "plugins", p))
 
 # Small media for the publishers that copy (-c copy) a file: made once, cached between runs.
 SMALL = (640, 360)
-
-
-def ports(n):
-    """n distinct free ports."""
-    out = []
-    while len(out) < n:
-        p = free_port()
-        if p not in out:
-            out.append(p)
-    return out
 
 
 def key(name):

@@ -37,7 +37,7 @@ import urllib.error
 import urllib.request
 
 import media
-from sluicetest import BUILD, Sluice, Tap, free_port, http_get, write_config
+from sluicetest import BUILD, Sluice, Tap, free_port, http_get, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-upload-")
@@ -57,15 +57,6 @@ except ImportError:  # pragma: no cover - depends on the machine
     boto3 = None
 
 children = []
-
-
-def ports(n):
-    out = []
-    while len(out) < n:
-        p = free_port()
-        if p not in out:
-            out.append(p)
-    return out
 
 
 def near(v, lo, hi):
