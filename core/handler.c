@@ -856,8 +856,13 @@ static void stop_output(Handler *h, Output *o)
     GstPad *qsink = gst_element_get_static_pad(q, "sink");
     GstPad *tee_pad = gst_pad_get_peer(qsink);
     if (tee_pad != NULL) {
-      gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, cut_branch,
-                        gst_object_ref(qsink), gst_object_unref);
+      /* Blocks on the next buffer, not on an event: a branch stopped right after it was added
+       * has not been sent its stream-start, caps and segment yet, and an EOS cut in ahead of
+       * them leaves the muxer without caps, waiting forever instead of finalising. */
+      gst_pad_add_probe(tee_pad,
+                        GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER |
+                            GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                        cut_branch, gst_object_ref(qsink), gst_object_unref);
       gst_object_unref(tee_pad);
     }
     gst_object_unref(qsink);

@@ -354,9 +354,9 @@ SluiceSession *sl_sessions_start(SlSessions *mgr, SlPlugin *plugin, const Sluice
   sl_ingress_set_status(ing, SL_INGRESS_BUFFERING, NULL);
   if (mgr->env.on_ingress_changed)
     mgr->env.on_ingress_changed(ing, mgr->env.user_data);
-  sl_info(s->log, "ingress %s (%s): %s publisher from %s, handler pid %d, %s", ing->name, ing->id,
-          type, req->remote_addr ? req->remote_addr : "?", (int)s->pid,
-          sl_ingress_status_name(ing->status));
+  sl_info(s->log, "ingress %s (%s): %s publisher from %s, handler pid %d, %s",
+          ing->name ? ing->name : "", ing->id, type, req->remote_addr ? req->remote_addr : "?",
+          (int)s->pid, sl_ingress_status_name(ing->status));
   *media_fd = media[1];
   return s;
 
@@ -416,7 +416,7 @@ static void on_control(SlIpcChannel *ch, JsonObject *msg, const GError *error, g
     if (ing != NULL && (st == SL_INGRESS_BUFFERING || st == SL_INGRESS_PUBLISHING) &&
         ing->status != st) {
       sl_ingress_set_status(ing, st, NULL);
-      sl_info(s->log, "ingress %s: %s", ing->name, sl_ingress_status_name(st));
+      sl_info(s->log, "ingress %s: %s", ing->id, sl_ingress_status_name(st));
       if (s->mgr->env.on_ingress_changed)
         s->mgr->env.on_ingress_changed(ing, s->mgr->env.user_data);
     }
