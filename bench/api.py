@@ -58,7 +58,8 @@ cfg = os.path.join(work, "sluice.yaml")
 with open(cfg, "w") as f:
     f.write("api_port: %d\napi_key: %s\napi_secret: %s\nrtmp_port: %d\nbind_address: 127.0.0.1\n"
             "output_dir: %s\nlogging:\n  level: warn\ncpu_cost:\n  max_cpu_utilization: 1.0\n"
-            "  rtmp_bypass_transcoding_cpu_cost: 0.01\n" % (api, KEY, SECRET, rtmp, os.path.join(work, "rec")))
+            "  rtmp_bypass_transcoding_cpu_cost: 0.01\nplugins:\n  enable: [input-rtmp, output-file]\n"
+            % (api, KEY, SECRET, rtmp, os.path.join(work, "rec")))
 env = dict(os.environ)
 env["SLUICE_PLUGIN_PATH"] = ":".join(os.path.join(src, build, "plugins", p) for p in ("input-rtmp", "output-file"))
 svc = subprocess.Popen([os.path.join(src, build, "core", "sluice"), "--config", cfg], env=env,
