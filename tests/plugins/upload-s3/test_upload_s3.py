@@ -728,8 +728,11 @@ def main():
         proxy_config structure cannot be made and is dropped with GLib type warnings)."""
         fwd = Proxy(moto.port, auth=("u", "p"))
         try:
+            # Virtual-hosted, as the plugin-level proxy test: moto takes the bucket from the
+            # Host the proxy passes on ("media.s3.sluice.test"); a path-style request with Host
+            # "s3.sluice.test" would be read by moto as bucket "s3".
             cfg = write_config(tmp, "cli-proxy", "http://s3.sluice.test:%d" % moto.port,
-                               moto.key_id, moto.secret, max_retries=1,
+                               moto.key_id, moto.secret, max_retries=1, force_path_style=False,
                                proxy={"url": fwd.url, "username": "u", "password": "p"})
             r = sluice_upload(cfg, small, "cli/proxy.mp4")
             if r.returncode != 0 and "type id '0' is invalid" in r.stderr:
