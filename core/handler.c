@@ -349,7 +349,7 @@ static GstPadProbeReturn refuse_serialized_query(GstPad *pad, GstPadProbeInfo *i
 static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
 {
   GstElement *q = gst_element_factory_make("queue", NULL);
-  GstPad *qsrc, *qsink;
+  GstPad *qsrc, *qsink, *tee_pad;
   gulong block, guard;
   g_object_set(q, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                (guint64)OUTPUT_QUEUE_NS, NULL);
@@ -362,13 +362,24 @@ static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
   g_object_set_data(G_OBJECT(q), QUEUE_BLOCK, GSIZE_TO_POINTER(block));
   g_object_set_data(G_OBJECT(q), QUEUE_GUARD, GSIZE_TO_POINTER(guard));
   gst_object_unref(qsrc);
-  gst_object_unref(qsink);
   gst_bin_add(GST_BIN(h->pipeline), q);
-  if (!gst_element_link(tee, q)) {
+  /* A tee pad of its own, never gst_element_link(): that reuses any unlinked tee pad, and a
+   * stopped output's pad is unlinked (cut_branch) some time before it is released
+   * (release_tee_pad). Linked to it, this queue would be cut off by that release, get neither
+   * media nor, once stopped, EOS, and its muxer would wait forever. */
+  tee_pad = gst_element_request_pad_simple(tee, "src_%u");
+  if (tee_pad == NULL || gst_pad_link(tee_pad, qsink) != GST_PAD_LINK_OK) {
+    if (tee_pad != NULL) {
+      gst_element_release_request_pad(tee, tee_pad);
+      gst_object_unref(tee_pad);
+    }
+    gst_object_unref(qsink);
     gst_element_set_state(q, GST_STATE_NULL);
     gst_bin_remove(GST_BIN(h->pipeline), q);
     return; /* linking the output fails later and says so */
   }
+  gst_object_unref(tee_pad);
+  gst_object_unref(qsink);
   gst_element_sync_state_with_parent(q);
   g_ptr_array_add(o->queues, q);
 }
