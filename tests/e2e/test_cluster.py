@@ -210,6 +210,26 @@ def test_stop_through_a_completes_with_matching_file():
     assert media.format_duration(info) >= 9, media.summary(info)
 
 
+def test_start_stop_churn_every_egress_completes():
+    """Twenty egresses started and stopped back to back on the owner: a new output must never
+    take over the tee pad of one being stopped (it would never receive media nor EOS)."""
+    ids = []
+    for i in range(20):
+        info = call(S["b"], "Egress", "StartParticipantEgress",
+                    {"roomName": "cluster-room", "identity": "cam1",
+                     "fileOutputs": [{"filepath": "churn/%02d-{time}.mp4" % i}]})
+        ids.append(info["egressId"])
+        call(S["b"], "Egress", "StopEgress", {"egressId": info["egressId"]})
+
+    def statuses():
+        return {i: (egress_on(S["b"], i) or {}).get("status") for i in ids}
+    final = wait_until(lambda: all(v in ("EGRESS_COMPLETE", "EGRESS_FAILED", "EGRESS_ABORTED")
+                                   for v in statuses().values()) and statuses(), 45, step=0.5)
+    st = statuses()
+    bad = {i: v for i, v in st.items() if v != "EGRESS_COMPLETE"}
+    assert final and not bad, (bad, [egress_on(S["b"], i).get("error") for i in list(bad)[:3]])
+
+
 def test_sigkill_of_owner_is_reaped_within_15s():
     info = call(S["a"], "Egress", "StartRoomCompositeEgress",
                 {"roomName": "cluster-room",
@@ -252,6 +272,7 @@ def main():
                    test_publish_to_b_is_publishing_on_a, test_second_publisher_on_a_is_refused,
                    test_egress_asked_of_a_runs_on_b, test_redis_restart_mid_session_loses_nothing,
                    test_stop_through_a_completes_with_matching_file,
+                   test_start_stop_churn_every_egress_completes,
                    test_sigkill_of_owner_is_reaped_within_15s,
                    test_ingress_takes_a_new_publisher_on_the_survivor]:
             t.run(fn)
