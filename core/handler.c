@@ -363,6 +363,11 @@ static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
   g_object_set_data(G_OBJECT(q), QUEUE_GUARD, GSIZE_TO_POINTER(guard));
   gst_object_unref(qsrc);
   gst_bin_add(GST_BIN(h->pipeline), q);
+  /* Running before it is linked: the tee's streaming thread may push the moment the link is
+   * made, and an inactive queue answers FLUSHING, which the tee passes upstream as fatal
+   * (only NOT_LINKED is not): the source's task would pause, the publisher would no longer be
+   * read, and with no more buffers no stopped output would ever be cut (cut_branch). */
+  gst_element_sync_state_with_parent(q);
   /* A tee pad of its own, never gst_element_link(): that reuses any unlinked tee pad, and a
    * stopped output's pad is unlinked (cut_branch) some time before it is released
    * (release_tee_pad). Linked to it, this queue would be cut off by that release, get neither
@@ -380,7 +385,6 @@ static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
   }
   gst_object_unref(tee_pad);
   gst_object_unref(qsink);
-  gst_element_sync_state_with_parent(q);
   g_ptr_array_add(o->queues, q);
 }
 

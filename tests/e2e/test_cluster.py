@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -211,15 +212,30 @@ def test_stop_through_a_completes_with_matching_file():
 
 
 def test_start_stop_churn_every_egress_completes():
-    """Twenty egresses started and stopped back to back on the owner: a new output must never
-    take over the tee pad of one being stopped (it would never receive media nor EOS)."""
+    """Egresses started and stopped back to back on the owner, first one after another, then
+    from four client threads at once: a new output must never take over the tee pad of one
+    being stopped (it would never receive media nor EOS), nor be linked to the running tee
+    before it runs (the tee would pass its FLUSHING upstream, the source would stop reading
+    the publisher and no stopped output would finalise)."""
     ids = []
-    for i in range(20):
-        info = call(S["b"], "Egress", "StartParticipantEgress",
-                    {"roomName": "cluster-room", "identity": "cam1",
-                     "fileOutputs": [{"filepath": "churn/%02d-{time}.mp4" % i}]})
-        ids.append(info["egressId"])
-        call(S["b"], "Egress", "StopEgress", {"egressId": info["egressId"]})
+    lock = threading.Lock()
+
+    def churn(first, count, step):
+        for i in range(first, count, step):
+            info = call(S["b"], "Egress", "StartParticipantEgress",
+                        {"roomName": "cluster-room", "identity": "cam1",
+                         "fileOutputs": [{"filepath": "churn/%03d-{time}.mp4" % i}]})
+            with lock:
+                ids.append(info["egressId"])
+            call(S["b"], "Egress", "StopEgress", {"egressId": info["egressId"]})
+
+    churn(0, 20, 1)
+    threads = [threading.Thread(target=churn, args=(20 + k, 100, 4)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(ids) == 100, len(ids)
 
     def statuses():
         return {i: (egress_on(S["b"], i) or {}).get("status") for i in ids}
@@ -227,7 +243,8 @@ def test_start_stop_churn_every_egress_completes():
                                    for v in statuses().values()) and statuses(), 45, step=0.5)
     st = statuses()
     bad = {i: v for i, v in st.items() if v != "EGRESS_COMPLETE"}
-    assert final and not bad, (bad, [egress_on(S["b"], i).get("error") for i in list(bad)[:3]])
+    assert final and not bad, (len(bad), [egress_on(S["b"], i).get("error")
+                                          for i in list(bad)[:3]])
 
 
 def test_sigkill_of_owner_is_reaped_within_15s():
