@@ -288,29 +288,41 @@ static gboolean setup_metrics(SlService *svc, GError **error)
 
 static void on_session_count(guint active, gpointer data);
 
-/* Ingress state → LiveKit webhooks: ingress_started when it publishes, ingress_ended when it
- * ends (inactive, complete or error). */
-static void on_ingress_changed(SlIngress *ing, gpointer data)
+/* One LiveKit webhook carrying an IngressInfo or an EgressInfo. */
+static void send_ingress_webhook(SlService *svc, const char *event, SlIngress *ing)
 {
-  SlService *svc = data;
-  const char *event = NULL;
   g_autoptr(JsonObject) info = NULL;
   g_autofree char *text = NULL;
-  if (svc->cluster != NULL)
-    sl_cluster_ingress_changed(svc->cluster, ing);
   if (svc->webhooks == NULL)
-    return;
-  if (ing->status == SL_INGRESS_PUBLISHING)
-    event = "ingress_started";
-  else if (ing->status == SL_INGRESS_INACTIVE || ing->status == SL_INGRESS_COMPLETE ||
-           ing->status == SL_INGRESS_ERROR)
-    event = "ingress_ended";
-  if (event == NULL)
     return;
   info = sl_api_ingress_info(svc->api, ing);
   text = sl_pbjson_to_string(&sl_pb_livekit_IngressInfo, info, SL_PBJSON_NONE, NULL);
   if (text != NULL)
     sl_webhooks_send(svc->webhooks, event, "ingressInfo", text);
+}
+
+static void send_egress_webhook(SlService *svc, const char *event, JsonObject *info)
+{
+  g_autofree char *text = NULL;
+  if (svc->webhooks == NULL)
+    return;
+  text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
+  if (text != NULL)
+    sl_webhooks_send(svc->webhooks, event, "egressInfo", text);
+}
+
+/* Ingress state → LiveKit webhooks: ingress_started when it publishes, ingress_ended when it
+ * ends (inactive, complete or error). */
+static void on_ingress_changed(SlIngress *ing, gpointer data)
+{
+  SlService *svc = data;
+  if (svc->cluster != NULL)
+    sl_cluster_ingress_changed(svc->cluster, ing);
+  if (ing->status == SL_INGRESS_PUBLISHING)
+    send_ingress_webhook(svc, "ingress_started", ing);
+  else if (ing->status == SL_INGRESS_INACTIVE || ing->status == SL_INGRESS_COMPLETE ||
+           ing->status == SL_INGRESS_ERROR)
+    send_ingress_webhook(svc, "ingress_ended", ing);
 }
 
 /* Egress changes → egress_started (first), egress_updated, egress_ended (final status). */
@@ -320,11 +332,8 @@ static void on_egress_changed(JsonObject *info, gpointer data)
   const char *id = json_object_get_string_member_with_default(info, "egress_id", "");
   gint64 st = json_object_get_int_member_with_default(info, "status", 0);
   const char *event;
-  g_autofree char *text = NULL;
   if (svc->cluster != NULL)
     sl_cluster_egress_changed(svc->cluster, info);
-  if (svc->webhooks == NULL)
-    return;
   if (st >= SL_EGRESS_COMPLETE)
     event = "egress_ended";
   else if (!g_hash_table_contains(svc->egress_started, id))
@@ -332,34 +341,18 @@ static void on_egress_changed(JsonObject *info, gpointer data)
   else
     event = "egress_updated";
   g_hash_table_add(svc->egress_started, g_strdup(id));
-  text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
-  if (text != NULL)
-    sl_webhooks_send(svc->webhooks, event, "egressInfo", text);
+  send_egress_webhook(svc, event, info);
 }
 
 /* This worker reaped a dead worker's ingress or egress: the webhooks that worker cannot send. */
 static void on_reaped_ingress(SlIngress *ing, gpointer data)
 {
-  SlService *svc = data;
-  g_autoptr(JsonObject) info = NULL;
-  g_autofree char *text = NULL;
-  if (svc->webhooks == NULL)
-    return;
-  info = sl_api_ingress_info(svc->api, ing);
-  text = sl_pbjson_to_string(&sl_pb_livekit_IngressInfo, info, SL_PBJSON_NONE, NULL);
-  if (text != NULL)
-    sl_webhooks_send(svc->webhooks, "ingress_ended", "ingressInfo", text);
+  send_ingress_webhook(data, "ingress_ended", ing);
 }
 
 static void on_reaped_egress(JsonObject *info, gpointer data)
 {
-  SlService *svc = data;
-  g_autofree char *text = NULL;
-  if (svc->webhooks == NULL)
-    return;
-  text = sl_pbjson_to_string(&sl_pb_livekit_EgressInfo, info, SL_PBJSON_NONE, NULL);
-  if (text != NULL)
-    sl_webhooks_send(svc->webhooks, "egress_ended", "egressInfo", text);
+  send_egress_webhook(data, "egress_ended", info);
 }
 
 static void on_output_message(const char *session_id, JsonObject *msg, gpointer data)
