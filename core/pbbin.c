@@ -100,14 +100,9 @@ static void fail(DecodeCtx *c, GError **error, SlPbjsonError code, const char *f
 static void fail(DecodeCtx *c, GError **error, SlPbjsonError code, const char *fmt, ...)
 {
   va_list ap;
-  g_autofree char *msg = NULL;
   va_start(ap, fmt);
-  msg = g_strdup_vprintf(fmt, ap);
+  sl_pbjson_error_at(error, code, c->path, fmt, ap);
   va_end(ap);
-  if (c->path->len > 0)
-    g_set_error(error, SL_PBJSON_ERROR, code, "%s: %s", c->path->str, msg);
-  else
-    g_set_error_literal(error, SL_PBJSON_ERROR, code, msg);
 }
 
 static gboolean read_varint(DecodeCtx *c, Reader *r, guint64 *out, GError **error)

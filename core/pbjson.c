@@ -85,17 +85,22 @@ typedef struct {
 static void fail(ReadCtx *c, GError **error, SlPbjsonError code, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 
+void sl_pbjson_error_at(GError **error, SlPbjsonError code, const GString *path, const char *fmt,
+                        va_list ap)
+{
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  if (path != NULL && path->len > 0)
+    g_set_error(error, SL_PBJSON_ERROR, code, "%s: %s", path->str, msg);
+  else
+    g_set_error_literal(error, SL_PBJSON_ERROR, code, msg);
+}
+
 static void fail(ReadCtx *c, GError **error, SlPbjsonError code, const char *fmt, ...)
 {
   va_list ap;
-  g_autofree char *msg = NULL;
   va_start(ap, fmt);
-  msg = g_strdup_vprintf(fmt, ap);
+  sl_pbjson_error_at(error, code, c->path, fmt, ap);
   va_end(ap);
-  if (c->path->len > 0)
-    g_set_error(error, SL_PBJSON_ERROR, code, "%s: %s", c->path->str, msg);
-  else
-    g_set_error_literal(error, SL_PBJSON_ERROR, code, msg);
 }
 
 static const char *node_kind(JsonNode *node)

@@ -154,11 +154,16 @@ JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize le
 char *sl_pbjson_to_string(const SlPbMessage *type, JsonObject *value, SlPbjsonFlags flags,
                           GError **error);
 
-/* Looks a generated descriptor up by full name ("livekit.EgressInfo"); NULL when unknown. */
 /* Append `s` as a quoted JSON string (RFC 8259 escapes, control characters as \u00XX). The one
  * JSON string writer of the core: JSON log lines use it too. */
 void sl_json_append_string(GString *out, const char *s);
 
+/* Sets `error` to `code` with the message prefixed by `path` ("video.layers[1]: ...") when the
+ * path is not empty: how the JSON and binary readers name where a problem is. */
+void sl_pbjson_error_at(GError **error, SlPbjsonError code, const GString *path, const char *fmt,
+                        va_list ap) G_GNUC_PRINTF(4, 0);
+
+/* Looks a generated descriptor up by full name ("livekit.EgressInfo"); NULL when unknown. */
 const SlPbMessage *sl_pbjson_find_message(const char *full_name);
 const SlPbEnum *sl_pbjson_find_enum(const char *full_name);
 const SlPbField *sl_pbjson_find_field(const SlPbMessage *type, const char *name_or_json_name);
