@@ -2,6 +2,7 @@
 #include "cluster.h"
 
 #include "log.h"
+#include "pbjson.h"
 
 #include <string.h>
 
@@ -36,13 +37,6 @@ static char *to_text(JsonObject *o)
   g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
   json_node_set_object(n, o);
   return json_to_string(n, FALSE);
-}
-
-/* A deep copy (json_node_copy shares an object's members). */
-static JsonObject *copy_object(JsonObject *o)
-{
-  g_autofree char *text = to_text(o);
-  return parse_object(text);
 }
 
 static gboolean ingress_live(SlIngress *ing)
@@ -103,7 +97,7 @@ static void put_ingress(SlCluster *cl, SlIngress *ing)
 
 static void put_egress(SlCluster *cl, JsonObject *info)
 {
-  g_autoptr(JsonObject) rec = copy_object(info);
+  g_autoptr(JsonObject) rec = sl_json_object_copy(info);
   g_autofree char *text = NULL;
   const char *id = json_object_get_string_member_with_default(info, "egress_id", "");
   SlBusRecord r = {0};
@@ -520,14 +514,14 @@ void sl_cluster_remote_egresses(SlCluster *cl, const char *room, const char *egr
       continue;
     if (sl_egresses_get(cl->env.egresses, l->data) != NULL)
       continue;
-    json_array_add_object_element(into, copy_object(info));
+    json_array_add_object_element(into, sl_json_object_copy(info));
   }
 }
 
 JsonObject *sl_cluster_remote_egress(SlCluster *cl, const char *egress_id)
 {
   JsonObject *info = egress_id ? g_hash_table_lookup(cl->remote_egress, egress_id) : NULL;
-  return info ? copy_object(info) : NULL;
+  return info ? sl_json_object_copy(info) : NULL;
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------- */

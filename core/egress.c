@@ -4,6 +4,7 @@
 #include "ids.h"
 #include "log.h"
 #include "outputs.h"
+#include "pbjson.h"
 #include "redact.h"
 #include "storage.h"
 
@@ -115,15 +116,6 @@ static gboolean is_final(SlEgressStatus st)
          st == SL_EGRESS_LIMIT_REACHED;
 }
 
-static JsonObject *copy_object(JsonObject *o)
-{
-  g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) c = NULL;
-  json_node_set_object(n, o);
-  c = json_node_copy(n);
-  return json_object_ref(json_node_get_object(c));
-}
-
 /* Rebuilds the result lists from the outputs and tells the listener. */
 static void changed(SlEgresses *eg, Egress *e)
 {
@@ -134,16 +126,16 @@ static void changed(SlEgresses *eg, Egress *e)
     if (o->result == NULL)
       continue;
     if (strcmp(o->type, "file") == 0)
-      json_array_add_object_element(files, copy_object(o->result));
+      json_array_add_object_element(files, sl_json_object_copy(o->result));
     else
-      json_array_add_object_element(segs, copy_object(o->result));
+      json_array_add_object_element(segs, sl_json_object_copy(o->result));
   }
   if (e->legacy && json_array_get_length(files) > 0)
     json_object_set_object_member(e->info, "file",
-                                  copy_object(json_array_get_object_element(files, 0)));
+                                  sl_json_object_copy(json_array_get_object_element(files, 0)));
   if (e->legacy && json_array_get_length(segs) > 0)
     json_object_set_object_member(e->info, "segments",
-                                  copy_object(json_array_get_object_element(segs, 0)));
+                                  sl_json_object_copy(json_array_get_object_element(segs, 0)));
   json_object_set_array_member(e->info, "file_results", files);
   json_object_set_array_member(e->info, "segment_results", segs);
   json_object_set_int_member(e->info, "updated_at", now_ns());
@@ -437,14 +429,9 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
   json_object_set_int_member(e->info, "status", SL_EGRESS_STARTING);
   json_object_set_int_member(e->info, "updated_at", now_ns());
   {
-    g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
-    g_autofree char *text = NULL;
-    JsonNode *c;
-    json_node_set_object(n, request);
-    /* a deep copy: json_node_copy shares the objects, and the request's own storage
-     * credentials must reach the handler unredacted */
-    text = json_to_string(n, FALSE);
-    c = json_from_string(text, NULL);
+    /* a deep copy: the request's own storage credentials must reach the handler unredacted */
+    JsonNode *c = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(c, sl_json_object_copy(request));
     redact_request(c);
     json_object_set_member(e->info, kind, c);
   }
@@ -486,7 +473,7 @@ JsonObject *sl_egresses_start(SlEgresses *eg, const char *kind, JsonObject *requ
   sl_info("egress", "%s: %s egress of room %s on session %s, %u output%s", e->id, kind, room,
           e->session_id, e->outputs->len, e->outputs->len == 1 ? "" : "s");
   changed(eg, e);
-  return copy_object(e->info);
+  return sl_json_object_copy(e->info);
 }
 
 /* ---- reports from the handler ------------------------------------------------------------ */
@@ -670,7 +657,7 @@ JsonObject *sl_egresses_stop(SlEgresses *eg, const char *egress_id, GError **err
     return NULL;
   }
   if (status_of(e) == SL_EGRESS_ENDING)
-    return copy_object(e->info);
+    return sl_json_object_copy(e->info);
   session = sl_sessions_get(eg->sessions, e->session_id);
   set_status(eg, e, SL_EGRESS_ENDING, NULL);
   for (guint i = 0; i < e->outputs->len; i++) {
@@ -681,13 +668,13 @@ JsonObject *sl_egresses_stop(SlEgresses *eg, const char *egress_id, GError **err
       o->done = TRUE;
   }
   check_progress(eg, e);
-  return copy_object(e->info);
+  return sl_json_object_copy(e->info);
 }
 
 JsonObject *sl_egresses_get(SlEgresses *eg, const char *egress_id)
 {
   Egress *e = egress_id ? g_hash_table_lookup(eg->all, egress_id) : NULL;
-  return e ? copy_object(e->info) : NULL;
+  return e ? sl_json_object_copy(e->info) : NULL;
 }
 
 JsonArray *sl_egresses_list(SlEgresses *eg, const char *room_name, const char *egress_id,
@@ -703,7 +690,7 @@ JsonArray *sl_egresses_list(SlEgresses *eg, const char *room_name, const char *e
       continue;
     if (active_only && is_final(status_of(e)))
       continue;
-    json_array_add_object_element(out, copy_object(e->info));
+    json_array_add_object_element(out, sl_json_object_copy(e->info));
   }
   return out;
 }

@@ -976,6 +976,49 @@ JsonObject *sl_pbjson_parse(const SlPbMessage *type, const char *data, gssize le
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
+static JsonNode *node_copy(JsonNode *n)
+{
+  JsonNode *c;
+  switch (JSON_NODE_TYPE(n)) {
+  case JSON_NODE_OBJECT:
+    c = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(c, sl_json_object_copy(json_node_get_object(n)));
+    return c;
+  case JSON_NODE_ARRAY: {
+    JsonArray *a = json_node_get_array(n);
+    JsonArray *copy = json_array_sized_new(json_array_get_length(a));
+    for (guint i = 0; i < json_array_get_length(a); i++)
+      json_array_add_element(copy, node_copy(json_array_get_element(a, i)));
+    c = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(c, copy);
+    return c;
+  }
+  case JSON_NODE_VALUE: {
+    GValue v = G_VALUE_INIT;
+    c = json_node_new(JSON_NODE_VALUE);
+    json_node_get_value(n, &v);
+    json_node_set_value(c, &v);
+    g_value_unset(&v);
+    return c;
+  }
+  case JSON_NODE_NULL:
+  default:
+    return json_node_new(JSON_NODE_NULL);
+  }
+}
+
+JsonObject *sl_json_object_copy(JsonObject *o)
+{
+  JsonObject *copy = json_object_new();
+  JsonObjectIter it;
+  const char *name;
+  JsonNode *member;
+  json_object_iter_init(&it, o);
+  while (json_object_iter_next(&it, &name, &member))
+    json_object_set_member(copy, name, node_copy(member));
+  return copy;
+}
+
 void sl_json_append_string(GString *out, const char *s)
 {
   g_string_append_c(out, '"');

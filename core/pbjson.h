@@ -158,6 +158,10 @@ char *sl_pbjson_to_string(const SlPbMessage *type, JsonObject *value, SlPbjsonFl
  * JSON string writer of the core: JSON log lines use it too. */
 void sl_json_append_string(GString *out, const char *s);
 
+/* A deep copy of `o` (transfer full): json_node_copy() shares the members of objects and arrays,
+ * so a "copy" made with it changes when the original does, and the other way round. */
+JsonObject *sl_json_object_copy(JsonObject *o);
+
 /* Sets `error` to `code` with the message prefixed by `path` ("video.layers[1]: ...") when the
  * path is not empty: how the JSON and binary readers name where a problem is. */
 void sl_pbjson_error_at(GError **error, SlPbjsonError code, const GString *path, const char *fmt,

@@ -614,6 +614,32 @@ static void test_lookups(void)
     g_assert_cmpint(strcmp(sl_pb_enums[i - 1]->full_name, sl_pb_enums[i]->full_name), <, 0);
 }
 
+/* A copy shares nothing with its original: nested objects, arrays and values are new. */
+static void test_object_copy(void)
+{
+  g_autoptr(JsonParser) p = json_parser_new();
+  JsonObject *orig, *copy, *nested;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_assert_true(json_parser_load_from_data(
+      p, "{\"a\":1,\"s\":\"x\",\"n\":null,\"o\":{\"k\":[1,{\"d\":2.5}]},\"b\":true}", -1, NULL));
+  orig = json_node_get_object(json_parser_get_root(p));
+  before = json_to_string(json_parser_get_root(p), FALSE);
+  copy = sl_json_object_copy(orig);
+  nested = json_object_get_object_member(copy, "o");
+  json_object_set_string_member(nested, "added", "y");
+  json_object_set_int_member(
+      json_array_get_object_element(json_object_get_array_member(nested, "k"), 1), "d", 7);
+  json_object_set_int_member(copy, "a", 9);
+  after = json_to_string(json_parser_get_root(p), FALSE);
+  g_assert_cmpstr(before, ==, after);
+  g_assert_cmpint(json_object_get_int_member(copy, "a"), ==, 9);
+  g_assert_true(json_object_get_null_member(copy, "n"));
+  g_assert_cmpstr(json_object_get_string_member(copy, "s"), ==, "x");
+  g_assert_true(json_object_get_boolean_member(copy, "b"));
+  json_object_unref(copy);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -635,5 +661,6 @@ int main(int argc, char **argv)
   g_test_add_func("/pbjson/malformed", test_malformed);
   g_test_add_func("/pbjson/output-refuses", test_output_refuses);
   g_test_add_func("/pbjson/lookups", test_lookups);
+  g_test_add_func("/pbjson/object-copy", test_object_copy);
   return g_test_run();
 }
