@@ -60,6 +60,8 @@
       SECRET(p "azure.account_key", "account key (base64)"),                                       \
       K(p "azure.container_name", SL_KEY_STRING, NULL, "container"),                               \
       K(p "azure.endpoint", SL_KEY_STRING, NULL, "custom endpoint URL (sluice)"),                  \
+      KR(p "azure.max_put_blob_mib", SL_KEY_INT, "256", 1, 5000,                                   \
+         "files up to this many MiB go up in one Put Blob, larger ones in blocks (sluice)"),       \
       K(p "gcp", SL_KEY_SECTION, NULL, "Google Cloud Storage"),                                    \
       SECRET(p "gcp.credentials_json", "service account JSON"),                                    \
       K(p "gcp.bucket", SL_KEY_STRING, NULL, "bucket"),                                            \

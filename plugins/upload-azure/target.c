@@ -97,8 +97,23 @@ AzTarget *az_target_from_structure(const GstStructure *st, GError **error)
                 gst_structure_get_name(st));
     return NULL;
   }
-  return az_target_new(get_string(st, "account_name"), get_string(st, "account_key"),
-                       get_string(st, "container_name"), get_string(st, "endpoint"), error);
+  g_autoptr(AzTarget) t = NULL;
+  gint64 mib = 0;
+
+  t = az_target_new(get_string(st, "account_name"), get_string(st, "account_key"),
+                    get_string(st, "container_name"), get_string(st, "endpoint"), error);
+  if (t == NULL)
+    return NULL;
+  if (gst_structure_get_int64(st, "max_put_blob_mib", &mib)) {
+    if (mib < 1 || mib > AZ_MAX_PUT_BLOB_LIMIT_MIB) {
+      g_set_error(error, AZ_ERROR, AZ_ERROR_CONFIG,
+                  "azure: max_put_blob_mib is %" G_GINT64_FORMAT ", not 1 to %d", mib,
+                  AZ_MAX_PUT_BLOB_LIMIT_MIB);
+      return NULL;
+    }
+    t->max_put_blob = (guint64)mib * 1024 * 1024;
+  }
+  return g_steal_pointer(&t);
 }
 
 AzTarget *az_target_new(const char *account_name, const char *account_key,
@@ -130,6 +145,7 @@ AzTarget *az_target_new(const char *account_name, const char *account_key,
     return NULL;
   }
   t->container = strip_slashes(container ? container : "");
+  t->max_put_blob = (guint64)AZ_MAX_PUT_BLOB_DEFAULT_MIB * 1024 * 1024;
   if (endpoint != NULL) {
     t->custom = TRUE;
     if (!parse_endpoint(t, endpoint, error)) {

@@ -8,6 +8,8 @@
  *   endpoint        sluice extension: the service URL, e.g. Azurite's
  *                   "http://127.0.0.1:10000/devstoreaccount1"; default
  *                   "https://<account_name>.blob.core.windows.net". Without a scheme, https.
+ *   max_put_blob_mib  sluice extension (int64, 1..5000): files up to this size go up in one Put
+ *                   Blob, larger ones in blocks; default AZ_MAX_PUT_BLOB_DEFAULT_MIB.
  *
  * Blob URL: <endpoint>/<container>/<blob>, container and blob percent-encoded: every byte but
  * the unreserved ones (A-Z a-z 0-9 - . _ ~) and '/' becomes %XX, once, so "sp ace/ü+é!(x).txt"
@@ -34,17 +36,25 @@ G_BEGIN_DECLS
 
 typedef struct {
   char *account;
-  GBytes *key;     /* the decoded account key */
-  char *container; /* without surrounding slashes; "" when not configured */
-  char *origin;    /* "scheme://host[:port]" of the endpoint */
-  char *base_path; /* the endpoint's path, percent-encoded, no trailing '/': "" or "/acct" */
-  gboolean custom; /* an endpoint was configured */
+  GBytes *key;          /* the decoded account key */
+  char *container;      /* without surrounding slashes; "" when not configured */
+  char *origin;         /* "scheme://host[:port]" of the endpoint */
+  char *base_path;      /* the endpoint's path, percent-encoded, no trailing '/': "" or "/acct" */
+  gboolean custom;      /* an endpoint was configured */
+  guint64 max_put_blob; /* bytes: files up to this size go up in one Put Blob */
 } AzTarget;
 
-/* From the target's four settings; NULL or "" means not set. Needs no GStreamer (unit tests). */
+/* 256 MiB, the single-request limit of Microsoft's own SDKs (maxSingleShotSize) and so what
+ * LiveKit's egress does through the Go SDK: one request for most recordings, blocks beyond. */
+#define AZ_MAX_PUT_BLOB_DEFAULT_MIB 256
+#define AZ_MAX_PUT_BLOB_LIMIT_MIB   5000 /* Put Blob's own limit at x-ms-version 2021-08-06 */
+
+/* From the target's four settings; NULL or "" means not set. Needs no GStreamer (unit tests).
+ * max_put_blob is AZ_MAX_PUT_BLOB_DEFAULT_MIB. */
 AzTarget *az_target_new(const char *account_name, const char *account_key,
                         const char *container_name, const char *endpoint, GError **error);
-/* From the GstStructure the core hands to upload(): az_target_new() over its string fields. */
+/* From the GstStructure the core hands to upload(): az_target_new() over its string fields, then
+ * max_put_blob_mib when present (out of range: AZ_ERROR_CONFIG). */
 AzTarget *az_target_from_structure(const GstStructure *st, GError **error);
 void az_target_free(AzTarget *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AzTarget, az_target_free)

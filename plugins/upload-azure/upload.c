@@ -107,7 +107,8 @@ static gpointer block_worker(gpointer data)
     md5 = az_content_md5(buf, len);
     req = az_op_put_block(b->target, b->path, id, len, md5);
     what = g_strdup_printf("Put Block %u of %u of '%s'", index + 1, b->n_blocks, b->key);
-    if (!az_http_send(session, b->target, req, body, what, b->host, b->cancel, &err)) {
+    if (!az_http_send(session, b->target, req, &(AzBody){.bytes = body}, what, b->host, b->cancel,
+                      NULL, &err)) {
       blocks_fail(b, err);
       break;
     }
@@ -165,28 +166,97 @@ static gboolean put_blocks(const AzTarget *t, const char *local_path, const char
     g_autoptr(AzRequest) req = az_op_put_block_list(t, path, xml_len, content_type, md5);
     g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&xml), xml_len);
     g_autofree char *what = g_strdup_printf("Put Block List (%u blocks) of '%s'", b.n_blocks, key);
-    return az_http_send(session, t, req, body, what, host, NULL, error);
+    return az_http_send(session, t, req, &(AzBody){.bytes = body}, what, host, NULL, NULL, error);
   }
 }
+
+/* The MD5 of a whole file, computed on a thread of its own while the file is being sent. */
+typedef struct {
+  const char *local_path;
+  int fd;
+  guint64 size;
+  char *md5;     /* base64, as Content-MD5 carries it */
+  GError *error; /* or why there is none */
+} FileMd5;
+
+static gpointer file_md5_thread(gpointer data)
+{
+  FileMd5 *job = data;
+  const gsize chunk = 1024 * 1024;
+  g_autofree guchar *buf = g_malloc(chunk);
+  AzMd5 *md5 = az_md5_new();
+  for (guint64 off = 0; off < job->size;) {
+    gsize len = (gsize)MIN(chunk, job->size - off);
+    if (!read_at(job->fd, job->local_path, buf, len, off, &job->error))
+      break;
+    az_md5_update(md5, buf, len);
+    off += len;
+  }
+  job->md5 = az_md5_finish(md5);
+  if (job->error != NULL)
+    g_clear_pointer(&job->md5, g_free);
+  return NULL;
+}
+
+/* A file of at most max_put_blob bytes: one Put Blob, streamed from disk. Content-MD5 would have
+ * to be known before the first byte goes out, which means reading the file twice and waiting for
+ * the hash; instead the hash is made alongside the upload and compared with the Content-MD5 the
+ * service answers with (the MD5 of what it stored). A blob that differs is sent again, whole: Put
+ * Blob replaces it. */
+#define PUT_BLOB_SENDS 3
 
 static gboolean put_blob(const AzTarget *t, const char *local_path, const char *key,
                          const char *path, int fd, guint64 size, const char *content_type,
                          const SluiceHost *host, GError **error)
 {
   g_autoptr(SoupSession) session = az_http_session_new();
-  g_autofree guchar *buf = g_malloc(size > 0 ? size : 1);
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(AzRequest) req = NULL;
-  g_autofree char *md5 = NULL;
-  g_autofree char *what = NULL;
+  g_autofree char *what = g_strdup_printf("Put Blob '%s'", key);
+  FileMd5 job = {.local_path = local_path, .fd = fd, .size = size};
+  GThread *hasher = g_thread_try_new("sluice-azure-md5", file_md5_thread, &job, NULL);
+  const AzBody body = {.file = local_path, .size = size};
+  gboolean ok = FALSE;
 
-  if (!read_at(fd, local_path, buf, size, 0, error))
-    return FALSE;
-  md5 = az_content_md5(buf, size);
-  body = g_bytes_new_take(g_steal_pointer(&buf), size);
-  req = az_op_put_blob(t, path, size, content_type, md5);
-  what = g_strdup_printf("Put Blob '%s'", key);
-  return az_http_send(session, t, req, body, what, host, NULL, error);
+  if (hasher == NULL)
+    file_md5_thread(&job); /* no thread to be had: hash first, then send */
+  for (guint send = 1; send <= PUT_BLOB_SENDS; send++) {
+    g_autoptr(AzRequest) req = az_op_put_blob(t, path, size, content_type, NULL);
+    g_autofree char *stored = NULL;
+    if (!az_http_send(session, t, req, &body, what, host, NULL, &stored, error))
+      break;
+    if (hasher != NULL) {
+      g_thread_join(hasher);
+      hasher = NULL;
+    }
+    if (job.error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&job.error));
+      break;
+    }
+    if (stored == NULL) {
+      az_log(host, SLUICE_LOG_DEBUG, "azure: %s: the service sent no Content-MD5 to compare", what);
+      ok = TRUE;
+      break;
+    }
+    if (strcmp(stored, job.md5) == 0) {
+      ok = TRUE;
+      break;
+    }
+    if (send == PUT_BLOB_SENDS) {
+      g_set_error(error, AZ_ERROR, AZ_ERROR_HTTP,
+                  "%s: the stored blob differs from the file (its MD5 %s, the file's %s) after %u "
+                  "attempts",
+                  what, stored, job.md5, send);
+      break;
+    }
+    az_log(host, SLUICE_LOG_WARNING,
+           "azure: %s: the stored blob differs from the file (its MD5 %s, the file's %s); "
+           "sending it again",
+           what, stored, job.md5);
+  }
+  if (hasher != NULL)
+    g_thread_join(hasher);
+  g_clear_error(&job.error);
+  g_free(job.md5);
+  return ok;
 }
 
 gboolean az_upload_file(const AzTarget *target, const char *local_path, const char *key,
@@ -211,7 +281,7 @@ gboolean az_upload_file(const AzTarget *target, const char *local_path, const ch
     close(fd);
     return FALSE;
   }
-  if ((guint64)st.st_size <= AZ_BLOCK_SIZE)
+  if ((guint64)st.st_size <= target->max_put_blob)
     ok =
         put_blob(target, local_path, key, path, fd, (guint64)st.st_size, content_type, host, error);
   else

@@ -94,6 +94,9 @@ static gpointer part_worker(gpointer data)
 {
   Multipart *mp = data;
   g_autoptr(S3Client) client = s3_client_new(mp->target);
+  /* One buffer for every part this worker sends, each sent and answered before the next is read
+   * into it: a fresh 8 MiB allocation per part would be fresh pages for the kernel to zero. */
+  g_autofree guint8 *buf = g_malloc(mp->part_size);
   for (;;) {
     g_autoptr(GBytes) body = NULL;
     g_autofree char *number = NULL;
@@ -101,6 +104,7 @@ static gpointer part_worker(gpointer data)
     GError *err = NULL;
     S3Response resp = {0};
     guint64 offset;
+    gsize len;
     guint n;
 
     g_mutex_lock(&mp->lock);
@@ -110,11 +114,12 @@ static gpointer part_worker(gpointer data)
       break;
 
     offset = (guint64)(n - 1) * mp->part_size;
-    body = read_part(mp->fd, mp->path, offset, (gsize)MIN(mp->part_size, mp->size - offset), &err);
-    if (body == NULL) {
+    len = (gsize)MIN(mp->part_size, mp->size - offset);
+    if (!read_at(mp->fd, mp->path, buf, len, offset, &err)) {
       multipart_fail(mp, err);
       break;
     }
+    body = g_bytes_new_static(buf, len);
     number = g_strdup_printf("%u", n);
     what = g_strdup_printf("part %u of %u", n, mp->nparts);
     {

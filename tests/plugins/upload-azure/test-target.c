@@ -1,4 +1,5 @@
-/* Unit tests for upload-azure's target, blob names and URLs (plugins/upload-azure/target.c). */
+/* Unit tests for upload-azure's target, blob names and URLs, and the max_put_blob_mib setting
+ * (plugins/upload-azure/target.c). */
 #include "errors.h"
 #include "target.h"
 
@@ -169,13 +170,74 @@ static void test_percent_encode(void)
   }
 }
 
+/* The structure the core hands to upload(): max_put_blob_mib (int64, as the core stores YAML
+ * integers) sets the largest file sent in one Put Blob, in MiB; without it, the default. Out of
+ * 1..AZ_MAX_PUT_BLOB_LIMIT_MIB it is a configuration error that names the key. */
+static GstStructure *azure_structure(void)
+{
+  return gst_structure_new("azure", "account_name", G_TYPE_STRING, "acct", "account_key",
+                           G_TYPE_STRING, KEY, "container_name", G_TYPE_STRING, "c", NULL);
+}
+
+static void test_max_put_blob(void)
+{
+  const guint64 mib = 1024 * 1024;
+  struct {
+    gint64 value;
+    guint64 want; /* 0: refused */
+  } cases[] = {
+      {8, 8 * mib},
+      {1, 1 * mib},
+      {AZ_MAX_PUT_BLOB_LIMIT_MIB, (guint64)AZ_MAX_PUT_BLOB_LIMIT_MIB * mib},
+      {0, 0},
+      {-1, 0},
+      {AZ_MAX_PUT_BLOB_LIMIT_MIB + 1, 0},
+  };
+  {
+    /* absent: the default, 256 MiB */
+    g_autoptr(GError) err = NULL;
+    GstStructure *st = azure_structure();
+    g_autoptr(AzTarget) t = az_target_from_structure(st, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(t);
+    g_assert_cmpuint(t->max_put_blob, ==, 256 * mib);
+    g_assert_cmpuint(t->max_put_blob, ==, (guint64)AZ_MAX_PUT_BLOB_DEFAULT_MIB * mib);
+    gst_structure_free(st);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) err = NULL;
+    g_autoptr(AzTarget) t = NULL;
+    GstStructure *st = azure_structure();
+    gst_structure_set(st, "max_put_blob_mib", G_TYPE_INT64, cases[i].value, NULL);
+    t = az_target_from_structure(st, &err);
+    gst_structure_free(st);
+    if (cases[i].want != 0) {
+      g_assert_no_error(err);
+      g_assert_nonnull(t);
+      g_assert_cmpuint(t->max_put_blob, ==, cases[i].want);
+      g_assert_cmpstr(t->account, ==, "acct");
+      g_assert_cmpstr(t->container, ==, "c");
+    } else {
+      g_autofree char *value = g_strdup_printf(" %" G_GINT64_FORMAT ",", cases[i].value);
+      g_assert_null(t);
+      g_assert_error(err, AZ_ERROR, AZ_ERROR_CONFIG);
+      g_assert_nonnull(strstr(err->message, "max_put_blob_mib"));
+      g_assert_nonnull(strstr(err->message, value));
+      g_assert_null(strstr(err->message, KEY));
+    }
+  }
+}
+
 int main(int argc, char **argv)
 {
+  /* No gst_init(): it leaves allocations LeakSanitizer reports, and reading a target must not
+   * need it (as in the other storage plugins' target tests). */
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/upload-azure/target/default-endpoint", test_default_endpoint);
   g_test_add_func("/upload-azure/target/custom-endpoint", test_custom_endpoint);
   g_test_add_func("/upload-azure/target/bad-targets", test_bad_targets);
   g_test_add_func("/upload-azure/target/blob-names", test_blob_names);
   g_test_add_func("/upload-azure/target/percent-encode", test_percent_encode);
+  g_test_add_func("/upload-azure/target/max-put-blob", test_max_put_blob);
   return g_test_run();
 }

@@ -1,9 +1,12 @@
 // The upload-azure plugin end to end: the real `sluice upload` CLI stores files in Azurite (which
 // checks every SharedKey signature), and Microsoft's own client (@azure/storage-blob) reads them
-// back as the independent judge: bytes (sha256), content type, committed block list.
-// Faults come from a small proxy in front of Azurite that answers 5xx or drops the connection for
-// chosen attempts and counts every attempt; memory is measured against a sink that accepts
-// anything, with a 512 MiB file. Several uploads at once go through concurrent-uploads.c.
+// back as the independent judge: bytes (sha256), content type, Content-MD5, committed block list.
+// Files up to azure.max_put_blob_mib (256 by default) go up in one Put Blob streamed from disk,
+// larger ones in 8 MiB blocks; the block tests set max_put_blob_mib: 8 so that modest files
+// take the block path. Faults come from a small proxy in front of Azurite that answers 5xx, drops
+// the connection or corrupts the body for chosen attempts and counts every attempt; memory is
+// measured against a sink that accepts anything, with a 512 MiB file (blocks) and a 256 MiB file
+// (one streamed Put Blob). Several uploads at once go through concurrent-uploads.c.
 // Run with: node --test --test-reporter=tap test_upload_azure.mjs (meson does, from this folder).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +119,9 @@ function randomFile(name, size) {
 // What the proxy should do with attempt `n` (1-based) of one distinct request: null to forward
 // it to Azurite, a status to answer with (and ServerBusy's XML), or 'drop' to close the socket.
 let faultPlan = () => null;
+// Whether the proxy should flip one byte of the body of attempt `n` before forwarding it (what a
+// fault on the way would do to a request that carries no Content-MD5).
+let corruptPlan = () => false;
 const seen = []; // {key, attempt, date, auth} for every request the proxy received
 let proxyUrl;
 let proxy;
@@ -155,7 +161,9 @@ function startProxy(targetPort) {
         ur.pipe(res);
       });
       up.on('error', () => req.socket.destroy());
-      up.end(Buffer.concat(chunks));
+      const body = Buffer.concat(chunks);
+      if (body.length > 0 && corruptPlan(key, attempt)) body[body.length >> 1] ^= 0xff;
+      up.end(body);
     });
   });
   return new Promise((r) => proxy.listen(0, '127.0.0.1', () => {
@@ -218,7 +226,7 @@ test('a small file goes up in one Put Blob, byte-identical, with its content typ
   assert.equal(got.props.contentType, 'video/mp4');
   assert.equal(got.props.blobType, 'BlockBlob');
   assert.equal(got.props.contentLength, 300 * 1024 + 7);
-  // Put Blob stores the Content-MD5 it was sent (the service checked the bytes against it)
+  // the service stores the MD5 of what it received (and answers with it; the plugin compares)
   assert.equal(Buffer.from(got.props.contentMD5).toString('base64'),
     createHash('md5').update(readFileSync(file)).digest('base64'));
 });
@@ -234,8 +242,9 @@ test('an empty file is stored as an empty blob', async () => {
 });
 
 test('a 64 MiB file goes up as 8 blocks of 8 MiB and one block list, byte-identical', async () => {
+  // with max_put_blob_mib: 8 (by default 64 MiB is one Put Blob: tested below)
   const file = randomFile('big.mp4', 64 * MIB);
-  const r = await upload(config('big'), file, 'big/recording.mp4');
+  const r = await upload(config('big', { max_put_blob_mib: 8 }), file, 'big/recording.mp4');
   checkOk(r);
   assert.equal(r.stdout.trim(), `${endpoint}/${CONTAINER}/big/recording.mp4`);
   const got = await fetchBlob('big/recording.mp4');
@@ -247,9 +256,30 @@ test('a 64 MiB file goes up as 8 blocks of 8 MiB and one block list, byte-identi
   assert.equal(idLengths.size, 1, 'every block id of a blob has the same length');
 });
 
+test('a 64 MiB file goes up in one streamed Put Blob by default', async () => {
+  // Below the default max_put_blob_mib (256) a recording is one request, as Microsoft's SDKs
+  // send it: no Put Block, no block list. The service's Content-MD5 is the MD5 of what it stored.
+  const file = randomFile('whole.mp4', 64 * MIB);
+  seen.length = 0;
+  faultPlan = () => null;
+  const r = await upload(config('whole', { endpoint: proxyUrl }), file, 'whole/recording.mp4');
+  checkOk(r);
+  assert.equal(r.stdout.trim(), `${proxyUrl}/${CONTAINER}/whole/recording.mp4`);
+  assert.equal(seen.length, 1, seen.map((s) => s.key).join('\n'));
+  assert.match(seen[0].key, /^PUT /);
+  assert.ok(!seen[0].key.includes('comp='), seen[0].key);
+  const data = readFileSync(file);
+  const got = await fetchBlob('whole/recording.mp4');
+  assert.equal(sha256(got.data), sha256(data));
+  assert.equal(got.props.contentType, 'video/mp4');
+  assert.equal(got.props.contentLength, 64 * MIB);
+  assert.equal(Buffer.from(got.props.contentMD5).toString('base64'),
+    createHash('md5').update(data).digest('base64'));
+});
+
 test('a file just over one block ends with a short block', async () => {
   const file = randomFile('odd.bin', 8 * MIB + 12345);
-  const r = await upload(config('odd'), file, 'odd.bin');
+  const r = await upload(config('odd', { max_put_blob_mib: 8 }), file, 'odd.bin');
   checkOk(r);
   const got = await fetchBlob('odd.bin');
   assert.equal(sha256(got.data), sha256(readFileSync(file)));
@@ -259,7 +289,7 @@ test('a file just over one block ends with a short block', async () => {
 
 test('blob names with spaces, + and non-ASCII are stored under exactly that name', async () => {
   const small = randomFile('special-small', 1000);
-  const large = randomFile('special-large', 9 * MIB);
+  const large = randomFile('special-large', 9 * MIB); // 2 blocks with max_put_blob_mib: 8
   const names = [
     ['sp ace/ü+é!(x).txt', small, 'sp%20ace/%C3%BC%2B%C3%A9%21%28x%29.txt'],
     ["dir with space/a+b=c&d;e,f@g$h'i*.bin", small,
@@ -267,12 +297,15 @@ test('blob names with spaces, + and non-ASCII are stored under exactly that name
     ['日本語/ファイル (2).mp4', large,
       '%E6%97%A5%E6%9C%AC%E8%AA%9E/%E3%83%95%E3%82%A1%E3%82%A4%E3%83%AB%20%282%29.mp4'],
   ];
+  // the small files take Put Blob, the large one Put Block (the name then also sits before a
+  // blockid query) and Put Block List: every path signs the encoded name
   for (const [name, file, encoded] of names) {
-    const r = await upload(config('special'), file, name);
+    const r = await upload(config('special', { max_put_blob_mib: 8 }), file, name);
     checkOk(r);
     assert.equal(r.stdout.trim(), `${endpoint}/${CONTAINER}/${encoded}`);
     const got = await fetchBlob(name);
     assert.equal(sha256(got.data), sha256(readFileSync(file)), name);
+    assert.equal(got.blocks.length, file === large ? 2 : 0, name);
   }
   const listed = [];
   for await (const b of container.listBlobsFlat()) listed.push(b.name);
@@ -304,7 +337,8 @@ test('a wrong key on a large file fails on the first blocks and commits nothing'
   const wrong = randomBytes(64).toString('base64');
   const file = randomFile('denied-large.bin', 20 * MIB);
   // straight to Azurite, which refuses each block after its headers (100-continue)
-  const direct = await upload(config('wrongkey2', { account_key: wrong }), file, 'denied/large.bin');
+  const direct = await upload(config('wrongkey2', { account_key: wrong, max_put_blob_mib: 8 }),
+    file, 'denied/large.bin');
   assert.equal(direct.code, 1, direct.stderr);
   assert.match(direct.stderr,
     /Put Block \d of 3 of 'denied\/large\.bin': HTTP 403 AuthorizationFailure: .*account_key/);
@@ -312,7 +346,8 @@ test('a wrong key on a large file fails on the first blocks and commits nothing'
   // through the counting proxy
   seen.length = 0;
   faultPlan = () => null;
-  const r = await upload(config('wrongkey3', { account_key: wrong, endpoint: proxyUrl }), file,
+  const r = await upload(
+    config('wrongkey3', { account_key: wrong, endpoint: proxyUrl, max_put_blob_mib: 8 }), file,
     'denied/large.bin');
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /Put Block \d of 3 of 'denied\/large\.bin': HTTP 403 AuthorizationFailure/);
@@ -320,6 +355,22 @@ test('a wrong key on a large file fails on the first blocks and commits nothing'
   assert.ok(seen.every((s) => !s.key.includes('comp=blocklist')), 'no block list after a failure');
   assert.ok(seen.every((s) => s.attempt === 1), `no retries of a 403: ${JSON.stringify(seen)}`);
   await assert.rejects(container.getBlobClient('denied/large.bin').getProperties(), { statusCode: 404 });
+});
+
+test('max_put_blob_mib out of range is refused', async () => {
+  // 0 and 5001 are outside 1..5000 (Put Blob's own limit is 5000 MiB): a configuration error
+  // (exit 2) that names the key, before any request is made
+  const file = randomFile('range.bin', 100);
+  for (const mib of [0, 5001]) {
+    seen.length = 0;
+    faultPlan = () => null;
+    const r = await upload(config(`range${mib}`, { endpoint: proxyUrl, max_put_blob_mib: mib }),
+      file, 'range.bin');
+    assert.equal(r.code, 2, `max_put_blob_mib ${mib}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, /max_put_blob_mib/);
+    assert.equal(seen.length, 0, `max_put_blob_mib ${mib}: a request was made`);
+  }
+  await assert.rejects(container.getBlobClient('range.bin').getProperties(), { statusCode: 404 });
 });
 
 test('a missing container is reported with its Azure error code, without retries', async () => {
@@ -338,7 +389,8 @@ test('503, dropped connections and 500 are retried until the blocks and the list
   seen.length = 0;
   const faults = [503, 'drop', 500];
   faultPlan = (key, attempt) => (attempt <= faults.length ? faults[attempt - 1] : null);
-  const r = await upload(config('flaky', { endpoint: proxyUrl }), file, 'flaky/f.bin');
+  const r = await upload(config('flaky', { endpoint: proxyUrl, max_put_blob_mib: 8 }), file,
+    'flaky/f.bin');
   faultPlan = () => null;
   checkOk(r);
   const got = await fetchBlob('flaky/f.bin');
@@ -354,6 +406,44 @@ test('503, dropped connections and 500 are retried until the blocks and the list
     /Put Block \d of 3 of 'flaky\/f\.bin': HTTP 503 ServerBusy: Injected by the test proxy\.; retry 1 of 4 in \d\.\d s/);
   assert.match(r.stderr, /Put Block List \(3 blocks\) of 'flaky\/f\.bin': HTTP 503 ServerBusy.*; retry 1 of 4/);
   assert.match(r.stderr, /HTTP 500 ServerBusy: Injected by the test proxy\.; retry \d of 4/);
+});
+
+test('a blob stored differently from the file is sent again', async () => {
+  // Put Blob streams the file without Content-MD5, so the service cannot refuse bytes damaged on
+  // the way; the plugin compares the MD5 it computed of the file with the Content-MD5 of the
+  // answer (the MD5 of what was stored) and sends the blob again when they differ.
+  const file = randomFile('corrupt.bin', 3 * MIB + 17);
+  const want = sha256(readFileSync(file));
+  const puts = () => seen.filter((s) => s.key.startsWith('PUT ')).map((s) => s.attempt);
+
+  // the first send is damaged, the second arrives intact
+  seen.length = 0;
+  faultPlan = () => null;
+  corruptPlan = (key, attempt) => attempt === 1;
+  let r;
+  try {
+    r = await upload(config('corrupt', { endpoint: proxyUrl }), file, 'corrupt/once.bin');
+  } finally {
+    corruptPlan = () => false;
+  }
+  checkOk(r);
+  assert.match(r.stderr, /the stored blob differs from the file/);
+  assert.deepEqual(puts(), [1, 2]);
+  assert.ok(seen.every((s) => !s.key.includes('comp=')), 'no blocks for a Put Blob');
+  const got = await fetchBlob('corrupt/once.bin');
+  assert.equal(sha256(got.data), want);
+
+  // every send is damaged: three sends, then the upload fails
+  seen.length = 0;
+  corruptPlan = () => true;
+  try {
+    r = await upload(config('corrupt2', { endpoint: proxyUrl }), file, 'corrupt/always.bin');
+  } finally {
+    corruptPlan = () => false;
+  }
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /differs from the file .*after 3 attempts/);
+  assert.deepEqual(puts(), [1, 2, 3]);
 });
 
 test('408, 502 and 504 are retried, each attempt signed afresh', async () => {
@@ -397,20 +487,26 @@ test('an endpoint where nothing listens fails as a connection error after 5 atte
 
 test('several uploads at once through one loaded plugin all arrive intact', async () => {
   assert.ok(existsSync(HARNESS), `${HARNESS} is not built`);
-  const file = randomFile('concurrent.bin', 17 * MIB); // 3 blocks each
+  // the harness's target has no max_put_blob_mib: each file is one streamed Put Blob, hashed on
+  // a thread of its own, four uploads at once
+  const file = randomFile('concurrent.bin', 17 * MIB);
   const names = ['c/one.bin', 'c/two.bin', 'c/three.bin', 'c/four.bin'];
   const r = await run(HARNESS, [PLUGIN, endpoint, ACCOUNT, KEY, CONTAINER, file, ...names]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const want = sha256(readFileSync(file));
+  const wantMd5 = createHash('md5').update(readFileSync(file)).digest('base64');
   for (const name of names) {
     assert.ok(r.stdout.includes(`${name}\t${endpoint}/${CONTAINER}/${name}\n`), r.stdout);
     const got = await fetchBlob(name);
     assert.equal(sha256(got.data), want, name);
-    assert.equal(got.blocks.length, 3);
+    // Azurite lists no committed blocks for a blob made by Put Blob
+    assert.equal(got.blocks.length, 0, `${name} was committed as blocks`);
+    assert.equal(Buffer.from(got.props.contentMD5).toString('base64'), wantMd5, name);
   }
 });
 
 test('memory stays bounded by the blocks in flight, not the file size (512 MiB file)', async (t) => {
+  // 512 MiB is above the default max_put_blob_mib (256), so the file goes up in blocks.
   // A sink that accepts every request (nothing stored); when the block list arrives, every block
   // has been sent and the uploader is still running: its peak RSS (VmHWM) is read then.
   const size = 512 * MIB;
@@ -449,4 +545,48 @@ test('memory stays bounded by the blocks in flight, not the file size (512 MiB f
   t.diagnostic(`peak RSS of sluice upload for a 512 MiB file: ${Math.round(hwmKiB / 1024)} MiB`);
   // 4 blocks of 8 MiB in flight plus the process itself; the file would be 512 MiB
   assert.ok(hwmKiB < 160 * 1024, `peak RSS ${hwmKiB} KiB`);
+});
+
+test('memory stays small for one streamed Put Blob of 256 MiB (the default limit)', async (t) => {
+  // The same sink: a 256 MiB file is at the default max_put_blob_mib, so it goes up in one Put
+  // Blob read from disk as it is sent (and hashed on a second thread). When the body has
+  // arrived, before the answer, the uploader is still running: its peak RSS is read then. The
+  // sink answers 201 without Content-MD5, which leaves nothing to compare and is accepted.
+  const size = 256 * MIB;
+  const file = join(work, 'whole-huge.bin');
+  closeSync(openSync(file, 'w'));
+  truncateSync(file, size); // sparse
+  let pid = 0;
+  let hwmKiB = 0;
+  let received = 0;
+  const requests = [];
+  const sink = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    req.on('data', (d) => { received += d.length; });
+    req.on('end', () => {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      hwmKiB = Math.max(hwmKiB, Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]));
+      res.writeHead(201);
+      res.end();
+    });
+  });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  try {
+    const r = await upload(
+      config('sink-whole', { endpoint: `http://127.0.0.1:${sink.address().port}/${ACCOUNT}` }),
+      file, 'whole-huge.bin', { onSpawn: (c) => { pid = c.pid; } });
+    checkOk(r);
+  } finally {
+    sink.close();
+    rmSync(file, { force: true });
+  }
+  assert.equal(requests.length, 1, requests.join('\n'));
+  assert.match(requests[0], /^PUT /);
+  assert.ok(!requests[0].includes('comp='), requests[0]);
+  assert.equal(received, size);
+  assert.ok(hwmKiB > 0, 'the peak RSS was read');
+  t.diagnostic(`peak RSS of sluice upload for a 256 MiB Put Blob: ${Math.round(hwmKiB / 1024)}` +
+    ' MiB');
+  // a streamed body and a 1 MiB hashing buffer beside the process itself; the file is 256 MiB
+  assert.ok(hwmKiB < 64 * 1024, `peak RSS ${hwmKiB} KiB`);
 });
