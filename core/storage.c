@@ -281,6 +281,55 @@ static gboolean fill_from_json(const char *scheme, const char *section, JsonObje
   return TRUE;
 }
 
+static gboolean field_is_set(const GstStructure *st, const char *name)
+{
+  const char *s = gst_structure_get_string(st, name);
+  return s != NULL && *s != '\0';
+}
+
+/* A request's S3 target and the node's s3_assume_role_* keys, as LiveKit's egress combines them:
+ * without a role of its own the request takes the node's default (s3_assume_role_arn and its
+ * external id); with a role but no access key, the role is assumed with the node's
+ * s3_assume_role_key/secret. A role and no key anywhere is refused, so that a request cannot use
+ * whatever credentials the node finds in its environment to assume a role of its choosing. */
+static gboolean assume_role_defaults(const SlConfig *cfg, GstStructure *st, GError **error)
+{
+  const char *arn = cfg ? sl_config_get_string(cfg, "s3_assume_role_arn") : NULL;
+  const char *key = cfg ? sl_config_get_string(cfg, "s3_assume_role_key") : NULL;
+  const char *secret;
+
+  if (!field_is_set(st, "assume_role_arn") && arn != NULL && *arn != '\0') {
+    const char *ext = sl_config_get_string(cfg, "s3_assume_role_external_id");
+    gst_structure_set(st, "assume_role_arn", G_TYPE_STRING, arn, NULL);
+    gst_structure_remove_field(st, "assume_role_external_id");
+    if (ext != NULL && *ext != '\0')
+      gst_structure_set(st, "assume_role_external_id", G_TYPE_STRING, ext, NULL);
+  }
+  if (!field_is_set(st, "assume_role_arn")) {
+    gst_structure_remove_fields(st, "assume_role_arn", "assume_role_external_id", NULL);
+    return TRUE;
+  }
+  if (field_is_set(st, "access_key"))
+    return TRUE;
+  if (key == NULL || *key == '\0') {
+    g_set_error(error, SL_STORAGE_ERROR, SL_STORAGE_ERROR_INVALID,
+                "s3.assume_role_arn: S3 upload using AssumeRole is disabled on this node "
+                "(give access_key and secret in the request, or set s3_assume_role_key and "
+                "s3_assume_role_secret in the config)");
+    return FALSE;
+  }
+  secret = sl_config_get_string(cfg, "s3_assume_role_secret");
+  if (secret == NULL || *secret == '\0') {
+    g_set_error(error, SL_STORAGE_ERROR, SL_STORAGE_ERROR_INVALID,
+                "s3.assume_role_arn: the config sets s3_assume_role_key but no "
+                "s3_assume_role_secret");
+    return FALSE;
+  }
+  gst_structure_set(st, "access_key", G_TYPE_STRING, key, "secret", G_TYPE_STRING, secret, NULL);
+  gst_structure_remove_field(st, "session_token");
+  return TRUE;
+}
+
 GstStructure *sl_storage_target_from_json_scheme(const SlConfig *cfg, const char *scheme,
                                                  JsonObject *obj, GError **error)
 {
@@ -303,6 +352,8 @@ GstStructure *sl_storage_target_from_json_scheme(const SlConfig *cfg, const char
     else if (k->type == SL_KEY_BOOL)
       gst_structure_set(st, name, G_TYPE_BOOLEAN, sl_config_get_bool(cfg, k->path), NULL);
   }
+  if (g_str_equal(scheme, "s3") && !assume_role_defaults(cfg, st, error))
+    return NULL;
   return g_steal_pointer(&st);
 }
 

@@ -58,7 +58,9 @@ GstStructure *sl_storage_target_from_config(const SlConfig *cfg, const char *sec
  * spelled `alioss`, `ali_oss`), as an API request or a StorageConfig carries them. Returns NULL
  * without an error when `holder` (may be NULL) names none; NULL with `error` when it names more
  * than one or a field is unknown or of the wrong type. `cfg` (may be NULL) supplies the retry
- * settings. */
+ * settings and, for S3, LiveKit's s3_assume_role_*: a request without assume_role_arn takes
+ * s3_assume_role_arn / _external_id; one with a role but no access_key gets s3_assume_role_key /
+ * _secret as the credentials that assume it, and is refused when the config has none. */
 GstStructure *sl_storage_target_from_json(const SlConfig *cfg, JsonObject *holder, GError **error);
 
 /* The same for one backend's object (`obj` is the S3Upload, AzureBlobUpload, ...). */

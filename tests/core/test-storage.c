@@ -73,6 +73,63 @@ static void test_s3_from_request(void)
   g_assert_cmpfloat_with_epsilon(delay, 5.0, 1e-9);
 }
 
+/* LiveKit's s3_assume_role_*: the node's role is the default, its key assumes a request's role
+ * when the request has no key, and without one a request's role is refused. */
+static void test_s3_assume_role(void)
+{
+  g_autoptr(SlConfig) cfg =
+      config("s3_assume_role_key: NODEKEY\ns3_assume_role_secret: nodesecret\n"
+             "s3_assume_role_arn: arn:aws:iam::123456789012:role/node\n"
+             "s3_assume_role_external_id: ext-node\n");
+  g_autoptr(SlConfig) nokey = config("s3_assume_role_arn: arn:aws:iam::123456789012:role/node\n");
+  g_autoptr(SlConfig) plain = config("health_port: 0\n");
+  g_autoptr(JsonObject) bare = json("{\"s3\": {\"bucket\": \"b\", \"assumeRoleArn\": \"\"}}");
+  g_autoptr(JsonObject) own = json("{\"s3\": {\"bucket\": \"b\", \"assume_role_arn\": "
+                                   "\"arn:aws:iam::1:role/req\", \"sessionToken\": \"t\"}}");
+  g_autoptr(JsonObject) keyed =
+      json("{\"s3\": {\"bucket\": \"b\", \"accessKey\": \"REQKEY\", \"secret\": \"s\","
+           "\"assumeRoleArn\": \"arn:aws:iam::1:role/req\", \"assumeRoleExternalId\": \"x\"}}");
+  g_autoptr(GstStructure) t1 = NULL, t2 = NULL, t3 = NULL, t4 = NULL, t5 = NULL;
+  g_autoptr(GError) err = NULL;
+
+  /* no role in the request: the node's, assumed with the node's key */
+  t1 = sl_storage_target_from_json(cfg, bare, &err);
+  g_assert_no_error(err);
+  g_assert_cmpstr(gst_structure_get_string(t1, "assume_role_arn"), ==,
+                  "arn:aws:iam::123456789012:role/node");
+  g_assert_cmpstr(gst_structure_get_string(t1, "assume_role_external_id"), ==, "ext-node");
+  g_assert_cmpstr(gst_structure_get_string(t1, "access_key"), ==, "NODEKEY");
+  g_assert_cmpstr(gst_structure_get_string(t1, "secret"), ==, "nodesecret");
+  /* the request's own role, no key: the node's key assumes it; the request's token is dropped */
+  t2 = sl_storage_target_from_json(cfg, own, &err);
+  g_assert_no_error(err);
+  g_assert_cmpstr(gst_structure_get_string(t2, "assume_role_arn"), ==, "arn:aws:iam::1:role/req");
+  g_assert_false(gst_structure_has_field(t2, "assume_role_external_id"));
+  g_assert_cmpstr(gst_structure_get_string(t2, "access_key"), ==, "NODEKEY");
+  g_assert_false(gst_structure_has_field(t2, "session_token"));
+  /* a request with its own key keeps it */
+  t3 = sl_storage_target_from_json(cfg, keyed, &err);
+  g_assert_no_error(err);
+  g_assert_cmpstr(gst_structure_get_string(t3, "access_key"), ==, "REQKEY");
+  g_assert_cmpstr(gst_structure_get_string(t3, "assume_role_external_id"), ==, "x");
+  /* a role and no key anywhere: refused, naming the keys that would allow it */
+  g_assert_null(sl_storage_target_from_json(nokey, bare, &err));
+  g_assert_error(err, SL_STORAGE_ERROR, SL_STORAGE_ERROR_INVALID);
+  g_assert_nonnull(strstr(err->message, "s3_assume_role_key"));
+  g_clear_error(&err);
+  g_assert_null(sl_storage_target_from_json(plain, own, &err));
+  g_assert_error(err, SL_STORAGE_ERROR, SL_STORAGE_ERROR_INVALID);
+  g_clear_error(&err);
+  /* no role anywhere: nothing added */
+  t4 = sl_storage_target_from_json(plain, bare, &err);
+  g_assert_no_error(err);
+  g_assert_false(gst_structure_has_field(t4, "assume_role_arn"));
+  g_assert_false(gst_structure_has_field(t4, "access_key"));
+  t5 = sl_storage_target_from_json(NULL, keyed, &err);
+  g_assert_no_error(err);
+  g_assert_cmpstr(gst_structure_get_string(t5, "access_key"), ==, "REQKEY");
+}
+
 static void test_false_is_unset(void)
 {
   g_autoptr(JsonObject) req = json("{\"s3\": {\"bucket\": \"b\", \"force_path_style\": false}}");
@@ -230,6 +287,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   gst_init(NULL, NULL);
   g_test_add_func("/storage/json/s3", test_s3_from_request);
+  g_test_add_func("/storage/json/s3-assume-role", test_s3_assume_role);
   g_test_add_func("/storage/json/false-is-unset", test_false_is_unset);
   g_test_add_func("/storage/json/other-backends", test_other_backends);
   g_test_add_func("/storage/json/bad", test_bad_requests);
