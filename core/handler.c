@@ -1,6 +1,7 @@
 /* The handler process. See handler.h. */
 #include "handler.h"
 
+#include "branch.h"
 #include "config.h"
 #include "host.h"
 #include "ipc.h"
@@ -26,8 +27,9 @@ typedef struct {
   char *id;   /* the egress id, or "default-N" for an ingress's configured outputs */
   char *type; /* "file", "segments", ... */
   GstStructure *options;
-  GstElement *bin; /* NULL until built, and again once removed */
-  GPtrArray *queues;
+  GstElement *bin;   /* NULL until built, and again once removed */
+  GstElement *spent; /* the bin once removed: its late messages are still told apart */
+  GPtrArray *queues; /* its branches: one bin per tee, holding a leaky queue (add_queue) */
   gboolean failed;
   gboolean stopping;  /* EOS sent into it; removed once it reports its final file */
   gboolean finalised; /* it has posted its final report */
@@ -81,6 +83,7 @@ static void output_free(gpointer p)
   if (o->queues)
     g_ptr_array_unref(o->queues);
   gst_clear_object(&o->bin);
+  gst_clear_object(&o->spent);
   g_free(o);
 }
 
@@ -322,9 +325,10 @@ static GstStructure *options_from_json(JsonObject *o)
   return s;
 }
 
-#define QUEUE_KIND  "sluice-kind"  /* "video" / "audio": which tee a queue hangs off */
-#define QUEUE_BLOCK "sluice-block" /* the id of the probe holding it until its output exists */
-#define QUEUE_GUARD "sluice-guard" /* the id of the probe refusing serialized queries meanwhile */
+#define QUEUE_KIND   "sluice-kind"   /* "video" / "audio": which tee a queue hangs off */
+#define QUEUE_OUTPUT "sluice-output" /* the id of the output a branch feeds */
+#define QUEUE_BLOCK  "sluice-block"  /* the id of the probe holding it until its output exists */
+#define QUEUE_GUARD  "sluice-guard"  /* the id of the probe refusing serialized queries meanwhile */
 
 static GstPadProbeReturn hold_queue(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -348,11 +352,10 @@ static GstPadProbeReturn refuse_serialized_query(GstPad *pad, GstPadProbeInfo *i
  * thread. */
 static void add_queue(Handler *h, Output *o, GstElement *tee, const char *kind)
 {
-  GstElement *q = gst_element_factory_make("queue", NULL);
+  GstElement *q = sl_branch_new(OUTPUT_QUEUE_NS);
+  g_object_set_data_full(G_OBJECT(q), QUEUE_OUTPUT, g_strdup(o->id), g_free);
   GstPad *qsrc, *qsink, *tee_pad;
   gulong block, guard;
-  g_object_set(q, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-               (guint64)OUTPUT_QUEUE_NS, NULL);
   g_object_set_data(G_OBJECT(q), QUEUE_KIND, (gpointer)kind);
   qsrc = gst_element_get_static_pad(q, "src");
   qsink = gst_element_get_static_pad(q, "sink");
@@ -602,13 +605,32 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 
 /* ---- bus and control --------------------------------------------------------------------- */
 
-static Output *output_of(Handler *h, GstObject *src)
+static gboolean is_within(GstObject *src, GstElement *bin)
+{
+  return bin != NULL &&
+         (src == GST_OBJECT(bin) || gst_object_has_as_ancestor(src, GST_OBJECT(bin)));
+}
+
+/* The output whose bin posted a message from `src`. With `spent`, also one already taken out
+ * (its bin is kept for this; o->bin is then NULL) and one whose branch (queue) posted it: a
+ * failing output's elements post their errors one after another, and the later ones arrive
+ * after the first has removed it. */
+static Output *output_of(Handler *h, GstObject *src, gboolean spent)
 {
   for (guint i = 0; i < h->outputs->len; i++) {
     Output *o = g_ptr_array_index(h->outputs, i);
-    if (o->bin != NULL &&
-        (src == GST_OBJECT(o->bin) || gst_object_has_as_ancestor(src, GST_OBJECT(o->bin))))
+    if (is_within(src, o->bin) || (spent && is_within(src, o->spent)))
       return o;
+  }
+  for (GstObject *e = spent ? gst_object_ref(src) : NULL; e != NULL;) {
+    const char *id = g_object_get_data(G_OBJECT(e), QUEUE_OUTPUT);
+    GstObject *parent = gst_object_get_parent(e);
+    gst_object_unref(e);
+    if (id != NULL) {
+      gst_clear_object(&parent);
+      return output_by_id(h, id);
+    }
+    e = parent;
   }
   return NULL;
 }
@@ -616,10 +638,14 @@ static Output *output_of(Handler *h, GstObject *src)
 /* Takes a failed output out of the pipeline; the tee goes on feeding the others. */
 static void remove_output(Handler *h, Output *o)
 {
-  drop_queues(h, o);
+  /* The bin first: a queue's thread may be blocked pushing into it (a sink stuck on its
+   * server), and stopping the queue would wait for that push. Stopped, the bin answers
+   * FLUSHING, which pauses the queue's thread quietly. */
   gst_element_set_state(o->bin, GST_STATE_NULL);
+  drop_queues(h, o);
   gst_bin_remove(GST_BIN(h->pipeline), o->bin);
-  gst_clear_object(&o->bin);
+  gst_clear_object(&o->spent);
+  o->spent = g_steal_pointer(&o->bin);
   o->failed = TRUE;
 }
 
@@ -736,8 +762,11 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
     g_autofree char *dbg = NULL;
     Output *o;
     gst_message_parse_error(m, &err, &dbg);
-    o = output_of(h, GST_MESSAGE_SRC(m));
-    if (o != NULL) {
+    o = output_of(h, GST_MESSAGE_SRC(m), TRUE);
+    if (o != NULL && o->bin == NULL) {
+      /* an output already taken out: the rest of its failure */
+      sl_debug(h->component, "%s output %s, already removed: %s", o->type, o->id, err->message);
+    } else if (o != NULL) {
       /* Outputs fail alone: the recording of the others goes on. */
       sl_error(h->component, "%s output %s failed: %s (%s)", o->type, o->id, err->message,
                dbg ? dbg : "no detail");
@@ -758,7 +787,7 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(m);
     if (s != NULL && gst_structure_has_name(s, "sluice-output")) {
-      Output *o = output_of(h, GST_MESSAGE_SRC(m));
+      Output *o = output_of(h, GST_MESSAGE_SRC(m), FALSE);
       gboolean final = o != NULL && is_final_report(s);
       if (final) {
         /* finalised; what is left is its upload (on_uploaded goes on from there) */
