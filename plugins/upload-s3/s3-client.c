@@ -3,6 +3,7 @@
 
 #include "s3-error.h"
 #include "s3-retry.h"
+#include "s3-role.h"
 #include "s3-xml.h"
 #include "sigv4.h"
 #include "upload-s3.h"
@@ -20,6 +21,7 @@
 struct _S3Client {
   S3Target *target;
   SoupSession *session;
+  S3Credentials *own; /* the target's keys, when it assumes no role */
 };
 
 /* The proxy asks for credentials (407): answer once with the configured ones. libsoup emits this
@@ -27,34 +29,59 @@ struct _S3Client {
 static gboolean on_authenticate(SoupMessage *msg, SoupAuth *auth, gboolean retrying,
                                 gpointer user_data)
 {
-  S3Client *c = user_data;
-  if (!soup_auth_is_for_proxy(auth) || retrying || c->target->proxy_username == NULL)
+  const S3Target *t = user_data;
+  if (!soup_auth_is_for_proxy(auth) || retrying || t->proxy_username == NULL)
     return FALSE;
-  soup_auth_authenticate(auth, c->target->proxy_username,
-                         c->target->proxy_password ? c->target->proxy_password : "");
+  soup_auth_authenticate(auth, t->proxy_username, t->proxy_password ? t->proxy_password : "");
   return TRUE;
 }
 
 /* libsoup re-sends a message by itself in a few cases (a proxy's 407 answered by
  * on_authenticate, a kept-alive connection found closed) and drops its body stream when it does
  * (soup_message_restarted): without this the retry would go out with Content-Length: 0 under a
- * signature made for the whole body. */
+ * signature made for the whole body. The body and its type ride on the message. */
 static void on_restarted(SoupMessage *msg, gpointer user_data)
 {
-  const S3Request *req = user_data;
-  soup_message_set_request_body_from_bytes(msg, req->content_type, req->body);
+  soup_message_set_request_body_from_bytes(msg, g_object_get_data(G_OBJECT(msg), "s3-body-type"),
+                                           g_object_get_data(G_OBJECT(msg), "s3-body"));
+}
+
+SoupSession *s3_client_session_new(const S3Target *target)
+{
+  SoupSession *session = soup_session_new_with_options("timeout", S3_IO_TIMEOUT, "idle-timeout", 30,
+                                                       "user-agent", "sluice-upload-s3", NULL);
+  if (target->proxy_url != NULL) {
+    g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new(target->proxy_url, NULL);
+    soup_session_set_proxy_resolver(session, resolver);
+  }
+  return session;
+}
+
+void s3_client_prepare_message(SoupMessage *msg, const S3Target *target, const char *content_type,
+                               GBytes *body)
+{
+  soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+  if (body != NULL) {
+    soup_message_set_request_body_from_bytes(msg, content_type, body);
+    g_object_set_data_full(G_OBJECT(msg), "s3-body", g_bytes_ref(body),
+                           (GDestroyNotify)g_bytes_unref);
+    g_object_set_data_full(G_OBJECT(msg), "s3-body-type", g_strdup(content_type), g_free);
+    g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), NULL);
+    if (g_bytes_get_size(body) >= S3_EXPECT_CONTINUE_FROM)
+      soup_message_headers_set_expectations(soup_message_get_request_headers(msg),
+                                            SOUP_EXPECTATION_CONTINUE);
+  }
+  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), (gpointer)target);
 }
 
 S3Client *s3_client_new(S3Target *target)
 {
   S3Client *c = g_new0(S3Client, 1);
   c->target = target;
-  c->session = soup_session_new_with_options("timeout", S3_IO_TIMEOUT, "idle-timeout", 30,
-                                             "user-agent", "sluice-upload-s3", NULL);
-  if (target->proxy_url != NULL) {
-    g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new(target->proxy_url, NULL);
-    soup_session_set_proxy_resolver(c->session, resolver);
-  }
+  c->session = s3_client_session_new(target);
+  if (target->assume_role_arn == NULL)
+    c->own = s3_credentials_new(target->access_key, target->secret, target->session_token,
+                                G_MAXINT64, G_MAXINT64);
   return c;
 }
 
@@ -63,6 +90,7 @@ void s3_client_free(S3Client *c)
   if (c == NULL)
     return;
   g_object_unref(c->session);
+  s3_credentials_unref(c->own);
   g_free(c);
 }
 
@@ -95,8 +123,8 @@ static void attempt_clear(Attempt *a)
   a->status = 0;
 }
 
-static void send_once(S3Client *c, const S3Request *req, const char *path, const char *query,
-                      const char *payload_hash, Attempt *out)
+static void send_once(S3Client *c, const S3Request *req, const S3Credentials *creds,
+                      const char *path, const char *query, const char *payload_hash, Attempt *out)
 {
   S3Target *t = c->target;
   gint64 now = g_get_real_time() / G_USEC_PER_SEC + g_atomic_int_get(&t->clock_skew);
@@ -113,9 +141,9 @@ static void send_once(S3Client *c, const S3Request *req, const char *path, const
   g_ptr_array_add(h, amz_date);
   g_ptr_array_add(h, "x-amz-content-sha256");
   g_ptr_array_add(h, (char *)payload_hash);
-  if (t->session_token != NULL) {
+  if (creds->session_token != NULL) {
     g_ptr_array_add(h, "x-amz-security-token");
-    g_ptr_array_add(h, t->session_token);
+    g_ptr_array_add(h, creds->session_token);
   }
   if (req->body != NULL && req->content_type != NULL) {
     g_ptr_array_add(h, "content-type");
@@ -126,26 +154,20 @@ static void send_once(S3Client *c, const S3Request *req, const char *path, const
     g_ptr_array_add(h, (char *)req->headers[i + 1]);
   }
   g_ptr_array_add(h, NULL);
-  auth = s3_sigv4_authorization(t->access_key, t->secret, t->region, amz_date, req->method, path,
-                                query, (const char *const *)h->pdata, payload_hash);
+  auth =
+      s3_sigv4_authorization(creds->access_key, creds->secret, t->region, "s3", amz_date,
+                             req->method, path, query, (const char *const *)h->pdata, payload_hash);
 
   /* Built from parts, not parsed: parsing would resolve "." and ".." segments of the key, and
    * the path must go out exactly as it was signed. */
   uri = g_uri_build(SOUP_HTTP_URI_FLAGS, t->scheme, NULL, t->host, t->port, path,
                     *query ? query : NULL, NULL);
   msg = soup_message_new_from_uri(req->method, uri);
-  soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+  s3_client_prepare_message(msg, t, req->content_type, req->body);
   mh = soup_message_get_request_headers(msg);
-  if (req->body != NULL) {
-    soup_message_set_request_body_from_bytes(msg, req->content_type, req->body);
-    g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), (gpointer)req);
-    if (g_bytes_get_size(req->body) >= S3_EXPECT_CONTINUE_FROM)
-      soup_message_headers_set_expectations(mh, SOUP_EXPECTATION_CONTINUE);
-  }
   for (guint i = 0; i + 1 < h->len && h->pdata[i] != NULL; i += 2)
     soup_message_headers_replace(mh, h->pdata[i], h->pdata[i + 1]);
   soup_message_headers_replace(mh, "Authorization", auth);
-  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), c);
 
   out->body = soup_session_send_and_read(c->session, msg, NULL, &out->transport);
   if (out->transport == NULL) {
@@ -175,6 +197,21 @@ static void correct_clock(S3Target *t, const Attempt *a, const S3XmlError *xe)
          "the local clock is %+" G_GINT64_FORMAT " s off S3's; signing with S3's time", -skew);
 }
 
+/* What the next attempt signs with: the target's own keys, or the role's current credentials;
+ * `stale` (may be NULL) are ones S3 just called expired. */
+static S3Credentials *credentials(S3Client *c, S3Credentials *stale, GError **error)
+{
+  if (c->own != NULL)
+    return s3_credentials_ref(c->own);
+  return s3_role_credentials(c->target, stale, error);
+}
+
+static gboolean is_expired_token(const char *code)
+{
+  return code != NULL &&
+         (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0);
+}
+
 gboolean s3_client_send(S3Client *c, const S3Request *req, S3Response *resp, GError **error)
 {
   S3Target *t = c->target;
@@ -188,6 +225,8 @@ gboolean s3_client_send(S3Client *c, const S3Request *req, S3Response *resp, GEr
       req->body ? s3_sha256_hex(g_bytes_get_data(req->body, NULL), g_bytes_get_size(req->body))
                 : g_strdup(S3_SIGV4_EMPTY_SHA256);
   gboolean region_fixed = FALSE;
+  gboolean renewed = FALSE;
+  g_autoptr(S3Credentials) stale = NULL;
   Attempt a = {0};
   S3Response local = {0};
 
@@ -197,11 +236,20 @@ gboolean s3_client_send(S3Client *c, const S3Request *req, S3Response *resp, GEr
   for (guint n = 1;; n++) {
     g_auto(S3XmlError) xe = {0};
     g_autofree char *problem = NULL;
+    g_autoptr(S3Credentials) creds = NULL;
+    g_autoptr(GError) creds_error = NULL;
     gboolean retry;
     double delay;
 
     attempt_clear(&a);
-    send_once(c, req, path, query, payload_hash, &a);
+    creds = credentials(c, stale, &creds_error);
+    if (creds == NULL) { /* STS refused, or stayed out of reach through its own retries */
+      g_set_error(error, creds_error->domain, creds_error->code, "%s: %s", op,
+                  creds_error->message);
+      s3_response_clear(&local);
+      return FALSE;
+    }
+    send_once(c, req, creds, path, query, payload_hash, &a);
     resp->attempts++;
 
     if (a.transport != NULL) {
@@ -233,6 +281,17 @@ gboolean s3_client_send(S3Client *c, const S3Request *req, S3Response *resp, GEr
           s3_target_set_region(t, region);
           region_fixed = TRUE;
           n--; /* not the request's fault: this does not use up an attempt */
+          continue;
+        }
+        if (is_error && t->assume_role_arn != NULL && !renewed && is_expired_token(xe.code)) {
+          /* The role's credentials ran out before the cache replaced them (a clock that is off,
+           * a session cut short): new ones, and this attempt does not count. */
+          s3_log(SLUICE_LOG_WARNING, "%s: %u %s: %s; assuming role %s again", op, a.status, xe.code,
+                 xe.message ? xe.message : "", t->assume_role_arn);
+          g_clear_pointer(&stale, s3_credentials_unref);
+          stale = s3_credentials_ref(creds);
+          renewed = TRUE;
+          n--;
           continue;
         }
         if (is_error && xe.code != NULL && strcmp(xe.code, "RequestTimeTooSkewed") == 0)

@@ -11,13 +11,28 @@
  * elsewhere (PermanentRedirect / AuthorizationHeaderMalformed with the bucket's region); only the
  * thread that owns the target may ask for that, before any other thread uses it.
  *
+ * Credentials are taken for each attempt: the target's own keys, or, when it has
+ * assume_role_arn, the role's temporary credentials as s3-role.h holds them at that moment (so a
+ * long upload moves to new ones as they are refreshed). An answer ExpiredToken or
+ * TokenRefreshRequired makes s3-role.h fetch new ones and earns one more attempt that does not
+ * count against the target's. When no credentials can be had (STS refused), the request fails
+ * with STS's error, prefixed with the operation.
+ *
+ * s3_client_session_new() and s3_client_prepare_message() are the pieces other requests to the
+ * target's hosts share (s3-role.c's AssumeRole): the timeouts, the proxy and its credentials, a
+ * body that survives libsoup's own re-sends.
+ *
  * Ownership: the client keeps `target` (transfer none), which must outlive it. S3Response holds
- * transfer-full members; clear it with s3_response_clear.
+ * transfer-full members; clear it with s3_response_clear. s3_client_session_new is transfer
+ * full; s3_client_prepare_message takes a reference to `body` and keeps `target` (transfer none)
+ * for the message's lifetime.
  */
 #ifndef S3_CLIENT_H
 #define S3_CLIENT_H
 
 #include "s3-target.h"
+
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -54,6 +69,15 @@ void s3_response_clear(S3Response *response);
  * fails for good. `response` (may be NULL) receives the last answer either way. */
 gboolean s3_client_send(S3Client *client, const S3Request *request, S3Response *response,
                         GError **error);
+
+/* A session with the plugin's I/O timeout and user agent and the target's proxy. */
+SoupSession *s3_client_session_new(const S3Target *target);
+
+/* No redirects followed; `body` (may be NULL) with `content_type` as the request body, kept across
+ * libsoup's re-sends, and "100-continue" awaited for a large one; a proxy's 407 answered with the
+ * target's proxy_config credentials. */
+void s3_client_prepare_message(SoupMessage *msg, const S3Target *target, const char *content_type,
+                               GBytes *body);
 
 G_END_DECLS
 

@@ -43,18 +43,43 @@ static gboolean header_value_ok(const char *v)
   return TRUE;
 }
 
+/* The Host header for `host` (IPv6 in brackets) and `port` unless it is the scheme's default. */
+static char *host_header_for(const char *scheme, const char *host, int port)
+{
+  gboolean bracket = strchr(host, ':') != NULL;
+  int default_port = strcmp(scheme, "https") == 0 ? 443 : 80;
+  if (port > 0 && port != default_port)
+    return g_strdup_printf(bracket ? "[%s]:%d" : "%s:%d", host, port);
+  return g_strdup_printf(bracket ? "[%s]" : "%s", host);
+}
+
 static void update_host(S3Target *t)
 {
-  gboolean bracket = strchr(t->endpoint_host, ':') != NULL;
-  int default_port = strcmp(t->scheme, "https") == 0 ? 443 : 80;
   g_free(t->host);
   g_free(t->host_header);
   t->host = t->path_style ? g_strdup(t->endpoint_host)
                           : g_strdup_printf("%s.%s", t->bucket, t->endpoint_host);
-  if (t->port > 0 && t->port != default_port)
-    t->host_header = g_strdup_printf(bracket ? "[%s]:%d" : "%s:%d", t->host, t->port);
-  else
-    t->host_header = g_strdup_printf(bracket ? "[%s]" : "%s", t->host);
+  t->host_header = host_header_for(t->scheme, t->host, t->port);
+}
+
+/* Where AssumeRole goes: the custom endpoint itself (never with the bucket in the host name),
+ * else STS's regional endpoint. */
+static void set_sts_endpoint(S3Target *t)
+{
+  if (t->custom_endpoint) {
+    t->sts_scheme = g_strdup(t->scheme);
+    t->sts_host = g_strdup(t->endpoint_host);
+    t->sts_port = t->port;
+    t->sts_path = g_strconcat(t->endpoint_path, "/", NULL);
+  } else {
+    t->sts_scheme = g_strdup("https");
+    t->sts_host = g_strdup_printf("sts.%s.amazonaws.com", t->region);
+    t->sts_port = -1;
+    t->sts_path = g_strdup("/");
+  }
+  t->sts_host_header = host_header_for(t->sts_scheme, t->sts_host, t->sts_port);
+  t->sts_region = g_strdup(t->region);
+  t->sts_url = g_strdup_printf("%s://%s%s", t->sts_scheme, t->sts_host_header, t->sts_path);
 }
 
 static gboolean parse_endpoint(S3Target *t, const char *endpoint, GError **error)
@@ -152,12 +177,6 @@ S3Target *s3_target_new(const GstStructure *st, GError **error)
                 st ? gst_structure_get_name(st) : "(none)");
     return NULL;
   }
-  if (gst_structure_has_field(st, "assume_role_arn")) {
-    g_set_error(error, S3_ERROR, S3_ERROR_CONFIG,
-                "s3 assume_role_arn is not supported by upload-s3; give access_key, secret and "
-                "session_token of the role instead");
-    return NULL;
-  }
   t->bucket = get_string(st, "bucket");
   if (t->bucket == NULL) {
     g_set_error(error, S3_ERROR, S3_ERROR_CONFIG, "s3 bucket is not set");
@@ -176,10 +195,15 @@ S3Target *s3_target_new(const GstStructure *st, GError **error)
         t->session_token = g_strdup(token);
     }
   }
+  t->assume_role_arn = get_string(st, "assume_role_arn");
+  if (t->assume_role_arn != NULL)
+    t->assume_role_external_id = get_string(st, "assume_role_external_id");
   if (t->access_key == NULL || t->secret == NULL) {
     g_set_error(error, S3_ERROR, S3_ERROR_CONFIG,
                 "s3 credentials are missing: set access_key and secret (or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY)");
+                "AWS_SECRET_ACCESS_KEY)%s",
+                t->assume_role_arn ? "; with assume_role_arn they are the ones that assume it"
+                                   : "");
     return NULL;
   }
   t->region = get_string(st, "region");
@@ -205,6 +229,7 @@ S3Target *s3_target_new(const GstStructure *st, GError **error)
   if (!bucket_is_dns_label(t->bucket, strcmp(t->scheme, "https") == 0))
     t->path_style = TRUE;
   update_host(t);
+  set_sts_endpoint(t);
 
   if (!read_proxy(t, st, error) || !read_metadata(t, st, error))
     return NULL;
@@ -256,6 +281,14 @@ void s3_target_free(S3Target *t)
   g_strfreev(t->metadata);
   g_free(t->tagging);
   g_free(t->content_disposition);
+  g_free(t->assume_role_arn);
+  g_free(t->assume_role_external_id);
+  g_free(t->sts_scheme);
+  g_free(t->sts_host);
+  g_free(t->sts_host_header);
+  g_free(t->sts_path);
+  g_free(t->sts_region);
+  g_free(t->sts_url);
   g_free(t);
 }
 

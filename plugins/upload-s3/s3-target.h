@@ -16,7 +16,11 @@
  *
  * Credentials come from access_key/secret/session_token; when access_key and secret are both
  * absent, from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in the environment.
- * assume_role_arn is refused (this plugin does not call STS).
+ * With assume_role_arn (and assume_role_external_id) those are the base credentials: they only
+ * sign the STS AssumeRole call (s3-role.h), and S3 requests are signed with the role's
+ * temporary credentials, as LiveKit's egress does. STS is reached on the custom endpoint when
+ * one is configured (LiveKit's SDK shares its base endpoint between S3 and STS), else on
+ * https://sts.<region>.amazonaws.com/; through the same proxy either way.
  *
  * Ownership: S3Target owns copies of everything (s3_target_free); returned strings are transfer
  * full. Threading: an S3Target is built and adjusted (s3_target_set_region) by the thread that
@@ -62,6 +66,16 @@ typedef struct {
   char **metadata; /* name, value, name, value, ... (x-amz-meta-<name>); may be NULL */
   char *tagging;   /* x-amz-tagging, URL-encoded form "k=v&k2=v2"; may be NULL */
   char *content_disposition;
+
+  char *assume_role_arn;         /* NULL: S3 requests are signed with the keys above */
+  char *assume_role_external_id; /* NULL without one */
+  char *sts_scheme;              /* the STS endpoint, as for S3 above */
+  char *sts_host;
+  int sts_port;
+  char *sts_host_header;
+  char *sts_path;   /* "/" or "<endpoint path>/", encoded */
+  char *sts_region; /* the configured region (s3_target_set_region leaves it) */
+  char *sts_url;    /* <scheme>://<host_header><path>, for messages */
 
   gint clock_skew; /* seconds to add to the local clock when signing; atomic */
 } S3Target;

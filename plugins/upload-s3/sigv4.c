@@ -1,4 +1,5 @@
-/* upload-s3 — AWS Signature Version 4 for S3. See sigv4.h for the rules and why it is here. */
+/* upload-s3 — AWS Signature Version 4 for S3 and STS. See sigv4.h for the rules and why it is
+ * here. */
 #include "sigv4.h"
 
 #include <openssl/evp.h>
@@ -156,21 +157,21 @@ char *s3_sigv4_canonical_request(const char *method, const char *path, const cha
   return g_string_free(out, FALSE);
 }
 
-char *s3_sigv4_scope(const char *amz_date, const char *region)
+char *s3_sigv4_scope(const char *amz_date, const char *region, const char *service)
 {
-  return g_strdup_printf("%.8s/%s/s3/aws4_request", amz_date, region);
+  return g_strdup_printf("%.8s/%s/%s/aws4_request", amz_date, region, service);
 }
 
-char *s3_sigv4_string_to_sign(const char *amz_date, const char *region,
+char *s3_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
                               const char *canonical_request)
 {
-  g_autofree char *scope = s3_sigv4_scope(amz_date, region);
+  g_autofree char *scope = s3_sigv4_scope(amz_date, region, service);
   g_autofree char *hash = s3_sha256_hex(canonical_request, strlen(canonical_request));
   return g_strdup_printf("AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, hash);
 }
 
 char *s3_sigv4_signature(const char *secret, const char *amz_date, const char *region,
-                         const char *string_to_sign)
+                         const char *service, const char *string_to_sign)
 {
   g_autofree char *k_secret = g_strconcat("AWS4", secret, NULL);
   char date[9];
@@ -180,7 +181,7 @@ char *s3_sigv4_signature(const char *secret, const char *amz_date, const char *r
   g_strlcpy(date, amz_date, sizeof date);
   hmac_sha256(k_secret, strlen(k_secret), date, k_date);
   hmac_sha256(k_date, 32, region, k_region);
-  hmac_sha256(k_region, 32, "s3", k_service);
+  hmac_sha256(k_region, 32, service, k_service);
   hmac_sha256(k_service, 32, "aws4_request", k_signing);
   hmac_sha256(k_signing, 32, string_to_sign, sig);
   hex = hex_encode(sig, 32);
@@ -194,16 +195,16 @@ char *s3_sigv4_signature(const char *secret, const char *amz_date, const char *r
 }
 
 char *s3_sigv4_authorization(const char *access_key, const char *secret, const char *region,
-                             const char *amz_date, const char *method, const char *path,
-                             const char *canonical_query, const char *const *headers,
-                             const char *payload_hash)
+                             const char *service, const char *amz_date, const char *method,
+                             const char *path, const char *canonical_query,
+                             const char *const *headers, const char *payload_hash)
 {
   g_autofree char *signed_headers = NULL;
   g_autofree char *creq = s3_sigv4_canonical_request(method, path, canonical_query, headers,
                                                      payload_hash, &signed_headers);
-  g_autofree char *sts = s3_sigv4_string_to_sign(amz_date, region, creq);
-  g_autofree char *sig = s3_sigv4_signature(secret, amz_date, region, sts);
-  g_autofree char *scope = s3_sigv4_scope(amz_date, region);
+  g_autofree char *sts = s3_sigv4_string_to_sign(amz_date, region, service, creq);
+  g_autofree char *sig = s3_sigv4_signature(secret, amz_date, region, service, sts);
+  g_autofree char *scope = s3_sigv4_scope(amz_date, region, service);
   return g_strdup_printf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
                          access_key, scope, signed_headers, sig);
 }

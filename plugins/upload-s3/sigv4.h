@@ -1,4 +1,4 @@
-/* upload-s3 — AWS Signature Version 4, header-based, as S3 checks it. No I/O.
+/* upload-s3 — AWS Signature Version 4, header-based, as S3 checks it (and STS). No I/O.
  *
  * Why this is written here: none of the libraries this plugin builds on (GLib, libsoup,
  * OpenSSL's libcrypto) implements SigV4, and the AWS SDKs that do (aws-c-auth, the C++ SDK) each
@@ -18,6 +18,10 @@
  * collapsed, each "name:value\n"; repeated names join their values with ','.
  *
  * Header and query lists are flat NULL-terminated string arrays: name, value, name, value, ...
+ *
+ * The service in the credential scope is a parameter: "s3" for every S3 request, "sts" for the
+ * AssumeRole call that fetches a role's credentials (s3-sts.h). STS's canonical URI is "/", on
+ * which the S3 and generic encoding rules agree.
  *
  * Ownership: inputs are transfer none; every returned string is transfer full (g_free).
  * Threading: pure functions without shared state; any thread.
@@ -54,24 +58,24 @@ char *s3_sigv4_canonical_request(const char *method, const char *path, const cha
                                  const char *const *headers, const char *payload_hash,
                                  char **signed_headers);
 
-/* "<yyyymmdd>/<region>/s3/aws4_request" for an x-amz-date value. */
-char *s3_sigv4_scope(const char *amz_date, const char *region);
+/* "<yyyymmdd>/<region>/<service>/aws4_request" for an x-amz-date value. */
+char *s3_sigv4_scope(const char *amz_date, const char *region, const char *service);
 
 /* "AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256 of canonical_request>". */
-char *s3_sigv4_string_to_sign(const char *amz_date, const char *region,
+char *s3_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
                               const char *canonical_request);
 
 /* Hex HMAC-SHA256 of `string_to_sign` under the key derived from `secret` for the date part of
- * `amz_date`, `region` and service "s3". */
+ * `amz_date`, `region` and `service`. */
 char *s3_sigv4_signature(const char *secret, const char *amz_date, const char *region,
-                         const char *string_to_sign);
+                         const char *service, const char *string_to_sign);
 
 /* The whole Authorization header value:
  * "AWS4-HMAC-SHA256 Credential=<access_key>/<scope>, SignedHeaders=<...>, Signature=<hex>". */
 char *s3_sigv4_authorization(const char *access_key, const char *secret, const char *region,
-                             const char *amz_date, const char *method, const char *path,
-                             const char *canonical_query, const char *const *headers,
-                             const char *payload_hash);
+                             const char *service, const char *amz_date, const char *method,
+                             const char *path, const char *canonical_query,
+                             const char *const *headers, const char *payload_hash);
 
 G_END_DECLS
 

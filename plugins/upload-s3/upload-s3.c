@@ -4,12 +4,14 @@
  * S3Target (s3-target.h) and lets s3-upload.h move the file. The plugin declares no config keys
  * of its own: the s3: sections are the core's (config-keys.c, STORAGE_KEYS).
  *
- * Module map: sigv4 (request signing), s3-xml (S3's XML), s3-retry (retry policy), s3-target
- * (addressing and object headers) are pure and unit-tested; s3-client (one request over libsoup)
- * and s3-upload (single PUT or multipart) do the I/O.
+ * Module map: sigv4 (request signing), s3-xml (S3's and STS's XML), s3-retry (retry policy),
+ * s3-target (addressing and object headers), s3-sts (credentials, the AssumeRole request) are
+ * pure and unit-tested; s3-client (one request over libsoup), s3-role (AssumeRole and the cache
+ * of role credentials) and s3-upload (single PUT or multipart) do the I/O.
  *
  * Threading: init() on the main thread; upload() on any upload worker thread, concurrently with
- * others: every call builds its own target and clients, nothing is shared but `host`.
+ * others: every call builds its own target and clients; nothing is shared but `host` and
+ * s3-role's credentials cache, which locks.
  */
 #include <sluice/plugin.h>
 

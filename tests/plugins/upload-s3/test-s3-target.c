@@ -197,7 +197,9 @@ static void test_config_errors(void)
   expect_config_error(base("ftp://example.com"), "http or https");
   expect_config_error(base("http://"), "endpoint");
 
+  /* A role still needs the base credentials that assume it. */
   st = base(NULL);
+  gst_structure_remove_fields(st, "access_key", "secret", NULL);
   gst_structure_set(st, "assume_role_arn", G_TYPE_STRING, "arn:aws:iam::1:role/r", NULL);
   expect_config_error(st, "assume_role_arn");
 
@@ -210,6 +212,63 @@ static void test_config_errors(void)
   expect_config_error(st, "one line");
 
   expect_config_error(gst_structure_new_empty("azure"), "\"s3\"");
+}
+
+/* assume_role_arn is accepted: the keys stay the base credentials, STS is AWS's regional
+ * endpoint, or the custom endpoint itself (without the bucket in the host name). */
+static void test_assume_role(void)
+{
+  GstStructure *aws = base(NULL);
+  GstStructure *custom = base("http://127.0.0.1:9000/gw/");
+  GstStructure *v6 = base("https://[::1]:8443");
+  GstStructure *no_role = base(NULL);
+  g_autoptr(S3Target) a = NULL;
+  g_autoptr(S3Target) c = NULL;
+  g_autoptr(S3Target) d = NULL;
+  g_autoptr(S3Target) n = NULL;
+
+  gst_structure_set(aws, "assume_role_arn", G_TYPE_STRING, "arn:aws:iam::123456789012:role/rec",
+                    "assume_role_external_id", G_TYPE_STRING, "ext+id/1=", "region", G_TYPE_STRING,
+                    "eu-west-3", NULL);
+  a = target_ok(aws);
+  g_assert_cmpstr(a->assume_role_arn, ==, "arn:aws:iam::123456789012:role/rec");
+  g_assert_cmpstr(a->assume_role_external_id, ==, "ext+id/1=");
+  g_assert_cmpstr(a->access_key, ==, "AKID");
+  g_assert_cmpstr(a->secret, ==, "s3cr3t-Value");
+  g_assert_cmpstr(a->sts_url, ==, "https://sts.eu-west-3.amazonaws.com/");
+  g_assert_cmpstr(a->sts_host, ==, "sts.eu-west-3.amazonaws.com");
+  g_assert_cmpstr(a->sts_host_header, ==, "sts.eu-west-3.amazonaws.com");
+  g_assert_cmpstr(a->sts_path, ==, "/");
+  g_assert_cmpstr(a->sts_region, ==, "eu-west-3");
+  /* S3 moving the bucket to another region does not move STS. */
+  s3_target_set_region(a, "us-west-2");
+  g_assert_cmpstr(a->host_header, ==, "media.s3.us-west-2.amazonaws.com");
+  g_assert_cmpstr(a->sts_url, ==, "https://sts.eu-west-3.amazonaws.com/");
+  g_assert_cmpstr(a->sts_region, ==, "eu-west-3");
+
+  gst_structure_set(custom, "assume_role_arn", G_TYPE_STRING, "arn:aws:iam::1:role/r",
+                    "force_path_style", G_TYPE_BOOLEAN, FALSE, NULL);
+  c = target_ok(custom);
+  g_assert_cmpstr(c->host_header, ==, "media.127.0.0.1:9000");
+  g_assert_cmpstr(c->sts_scheme, ==, "http");
+  g_assert_cmpstr(c->sts_host, ==, "127.0.0.1");
+  g_assert_cmpint(c->sts_port, ==, 9000);
+  g_assert_cmpstr(c->sts_host_header, ==, "127.0.0.1:9000");
+  g_assert_cmpstr(c->sts_path, ==, "/gw/");
+  g_assert_cmpstr(c->sts_url, ==, "http://127.0.0.1:9000/gw/");
+  g_assert_cmpstr(c->sts_region, ==, "us-east-1");
+  g_assert_null(c->assume_role_external_id);
+
+  gst_structure_set(v6, "assume_role_arn", G_TYPE_STRING, "arn:aws:iam::1:role/r", NULL);
+  d = target_ok(v6);
+  g_assert_cmpstr(d->sts_host_header, ==, "[::1]:8443");
+  g_assert_cmpstr(d->sts_url, ==, "https://[::1]:8443/");
+
+  /* An external id without a role means nothing. */
+  gst_structure_set(no_role, "assume_role_external_id", G_TYPE_STRING, "x", NULL);
+  n = target_ok(no_role);
+  g_assert_null(n->assume_role_arn);
+  g_assert_null(n->assume_role_external_id);
 }
 
 static void test_credentials_from_environment(void)
@@ -297,6 +356,7 @@ int main(int argc, char **argv)
   g_test_add_func("/upload-s3/target/region-fix", test_region_fix);
   g_test_add_func("/upload-s3/target/object-headers", test_object_headers_and_options);
   g_test_add_func("/upload-s3/target/config-errors", test_config_errors);
+  g_test_add_func("/upload-s3/target/assume-role", test_assume_role);
   g_test_add_func("/upload-s3/target/credentials-from-env", test_credentials_from_environment);
   g_test_add_func("/upload-s3/retry/policy", test_retry_policy);
   g_test_add_func("/upload-s3/retry/backoff", test_backoff);

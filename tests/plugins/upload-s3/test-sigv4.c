@@ -74,10 +74,10 @@ static void test_aws_get_object(void)
   g_autofree char *signed_headers = NULL;
   g_autofree char *creq =
       s3_sigv4_canonical_request("GET", "/test.txt", "", h, EMPTY, &signed_headers);
-  g_autofree char *sts = s3_sigv4_string_to_sign(DATE, "us-east-1", creq);
-  g_autofree char *sig = s3_sigv4_signature(SECRET, DATE, "us-east-1", sts);
-  g_autofree char *auth =
-      s3_sigv4_authorization(AKID, SECRET, "us-east-1", DATE, "GET", "/test.txt", "", h, EMPTY);
+  g_autofree char *sts = s3_sigv4_string_to_sign(DATE, "us-east-1", "s3", creq);
+  g_autofree char *sig = s3_sigv4_signature(SECRET, DATE, "us-east-1", "s3", sts);
+  g_autofree char *auth = s3_sigv4_authorization(AKID, SECRET, "us-east-1", "s3", DATE, "GET",
+                                                 "/test.txt", "", h, EMPTY);
 
   g_assert_cmpstr(creq, ==,
                   "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
@@ -119,7 +119,7 @@ static void test_aws_put_object(void)
                        "x-amz-content-sha256",
                        hash,
                        NULL};
-    auth = s3_sigv4_authorization(AKID, SECRET, "us-east-1", DATE, "PUT", path, "", h, hash);
+    auth = s3_sigv4_authorization(AKID, SECRET, "us-east-1", "s3", DATE, "PUT", path, "", h, hash);
   }
   sig = signature_of(auth);
   g_assert_cmpstr(path, ==, "/test%24file.text");
@@ -137,9 +137,9 @@ static void test_aws_bucket_queries(void)
   g_autofree char *q1 = s3_sigv4_canonical_query(list);
   g_autofree char *q2 = s3_sigv4_canonical_query(lifecycle);
   g_autofree char *a1 =
-      s3_sigv4_authorization(AKID, SECRET, "us-east-1", DATE, "GET", "/", q1, h, EMPTY);
+      s3_sigv4_authorization(AKID, SECRET, "us-east-1", "s3", DATE, "GET", "/", q1, h, EMPTY);
   g_autofree char *a2 =
-      s3_sigv4_authorization(AKID, SECRET, "us-east-1", DATE, "GET", "", q2, h, EMPTY);
+      s3_sigv4_authorization(AKID, SECRET, "us-east-1", "s3", DATE, "GET", "", q2, h, EMPTY);
   g_autofree char *s1 = signature_of(a1);
   g_autofree char *s2 = signature_of(a2);
   g_assert_cmpstr(s1, ==, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
@@ -152,8 +152,8 @@ static char *sign_put(const char *method, const char *key, const char *const *qu
   g_autofree char *encoded = s3_uri_encode(key, TRUE);
   g_autofree char *path = g_strconcat("/", encoded, NULL);
   g_autofree char *q = s3_sigv4_canonical_query(query);
-  g_autofree char *auth =
-      s3_sigv4_authorization(AKID, SECRET, "us-east-1", DATE, method, path, q, headers, EMPTY);
+  g_autofree char *auth = s3_sigv4_authorization(AKID, SECRET, "us-east-1", "s3", DATE, method,
+                                                 path, q, headers, EMPTY);
   return signature_of(auth);
 }
 
@@ -243,7 +243,7 @@ static void test_amz_date_and_scope(void)
 {
   g_autofree char *d = s3_sigv4_amz_date(1369353600); /* 2013-05-24T00:00:00Z */
   g_autofree char *d2 = s3_sigv4_amz_date(1700000000);
-  g_autofree char *scope = s3_sigv4_scope(d2, "eu-west-1");
+  g_autofree char *scope = s3_sigv4_scope(d2, "eu-west-1", "s3");
   g_assert_cmpstr(d, ==, DATE);
   g_assert_cmpstr(d2, ==, "20231114T221320Z");
   g_assert_cmpstr(scope, ==, "20231114/eu-west-1/s3/aws4_request");

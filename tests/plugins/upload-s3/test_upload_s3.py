@@ -14,6 +14,17 @@ uploads fail the same way). Those keys are therefore uploaded to a second moto_s
 off, to check that the key S3 stores is exactly the one asked for, while botocore's signer
 (S3SigV4Auth, the AWS SDK for Python's) checks the signature of every request sluice sent.
 
+Roles (assume_role_arn): a second IAM user may do nothing but sts:AssumeRole on one role, whose
+own policy allows s3:*; its trust policy names that user and requires an ExternalId. sluice must
+call STS AssumeRole on the same endpoint (moto serves STS and S3 on one port and tells them apart
+by the credential scope) and sign every S3 request with the temporary credentials. moto checks
+the AssumeRole signature, the user's permission, the trust policy's principal and a wrong
+ExternalId (StringEquals), and authorises S3 requests signed with the temporary key by the role's
+policy. What it does not check is checked through the recording proxy: that an ExternalId is sent
+at all (moto lets a request without one through a StringEquals condition), how many AssumeRole
+calls were made, and which key signed each S3 request. moto accepts any well-formed-looking role
+ARN without validating it, so the ValidationError STS gives a malformed ARN comes from the proxy.
+
 Needs moto_server and boto3 (both in the c image's Python); without them the whole file is
 reported as skipped.
 """
@@ -35,6 +46,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")), "tests", "e2e"))
@@ -42,7 +54,7 @@ from sluicetest import SLUICE, Tap, free_port  # noqa: E402
 
 try:
     import boto3
-    from botocore.auth import S3SigV4Auth
+    from botocore.auth import S3SigV4Auth, SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.config import Config
     from botocore.credentials import Credentials
@@ -117,6 +129,7 @@ class Req:
         self.method, self.target, self.path, self.host = method, target, path, host
         self.headers = headers  # [(name, value)] as received
         self.body = body
+        self.status, self.response = None, b""  # moto's answer, when the request reached it
         split = urllib.parse.urlsplit(path)
         self.object_path = split.path
         self.query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
@@ -134,12 +147,17 @@ class Req:
 class Fault:
     """Answers requests that `match` with (status, headers, body) at most `times` times
     (None: always). With forward=True the request still reaches moto first and only its answer
-    is replaced (an answer lost on the way back)."""
+    is replaced (an answer lost on the way back). With `rewrite`, moto's answer is passed through
+    rewrite(status, headers, body) -> (status, headers, body) instead; with only `delay`, moto's
+    answer is held back that many seconds."""
 
-    def __init__(self, match, status, body=b"", headers=None, times=None, forward=False):
+    def __init__(self, match, status=None, body=b"", headers=None, times=None, forward=False,
+                 rewrite=None, delay=0):
         self.match, self.status, self.body = match, status, body
         self.headers = headers or {}
-        self.times, self.forward = times, forward
+        self.times = times
+        self.forward = forward or rewrite is not None or status is None
+        self.rewrite, self.delay = rewrite, delay
 
 
 def s3_error(code, message, extra="", prolog='<?xml version="1.0" encoding="UTF-8"?>\n'):
@@ -246,6 +264,7 @@ class Proxy:
                     fault = f
                     break
         if fault is not None and not fault.forward:
+            time.sleep(fault.delay)
             self._send(h, fault.status, list(fault.headers.items()), fault.body, head)
             return
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=120)
@@ -259,7 +278,14 @@ class Proxy:
         rbody = resp.read()
         headers = resp.getheaders()
         conn.close()
+        with self.lock:
+            req.status, req.response = resp.status, rbody
         if fault is not None:
+            time.sleep(fault.delay)
+        if fault is not None and fault.rewrite is not None:
+            status, headers, rbody = fault.rewrite(resp.status, headers, rbody)
+            self._send(h, status, headers, rbody, head)
+        elif fault is not None and fault.status is not None:
             self._send(h, fault.status, list(fault.headers.items()), fault.body, head)
         else:
             self._send(h, resp.status, headers, rbody, head)
@@ -291,6 +317,55 @@ def botocore_signature_ok(req, secret):
     signer = S3SigV4Auth(Credentials(key_id, secret), "s3", region)
     expected = signer.signature(signer.string_to_sign(r, signer.canonical_request(r)), r)
     return expected == signature, "%r: botocore %s, sluice %s" % (req, expected, signature)
+
+
+def botocore_sts_signature_ok(req, secret):
+    """The same for an STS request (botocore's generic SigV4 signer, service "sts")."""
+    auth = req.header("Authorization") or ""
+    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sts/aws4_request, "
+                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth)
+    if not m:
+        return False, "malformed Authorization: %r" % auth
+    key_id, _, region, signed, signature = m.groups()
+    headers = {}
+    for name in signed.split(";"):
+        if req.header(name) is None:
+            return False, "signed header %s was not sent" % name
+        headers[name] = req.header(name)
+    r = AWSRequest(method=req.method, url="http://%s%s" % (req.host, req.path), headers=headers,
+                   data=req.body)
+    r.context["timestamp"] = headers["x-amz-date"]
+    signer = SigV4Auth(Credentials(key_id, secret), "sts", region)
+    expected = signer.signature(signer.string_to_sign(r, signer.canonical_request(r)), r)
+    return expected == signature, "%r: botocore %s, sluice %s" % (req, expected, signature)
+
+
+def is_assume_role(req):
+    return req.method == "POST" and b"Action=AssumeRole" in req.body
+
+
+def form(req):
+    return urllib.parse.parse_qs(req.body.decode(), keep_blank_values=True)
+
+
+def signing_key(req):
+    """The access key id in a request's Authorization header."""
+    m = re.search(r"Credential=([^/]+)/", req.header("Authorization") or "")
+    return m.group(1) if m else None
+
+
+def issued_credentials(req):
+    """(AccessKeyId, SecretAccessKey, SessionToken) of a recorded AssumeRole's answer."""
+    ns = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
+    creds = ET.fromstring(req.response).find("sts:AssumeRoleResult/sts:Credentials", ns)
+    return tuple(creds.find("sts:" + n, ns).text.strip()
+                 for n in ("AccessKeyId", "SecretAccessKey", "SessionToken"))
+
+
+def sts_error(code, message, status_type="Sender"):
+    return ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>%s'
+            '</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>FAKE</RequestId>'
+            '</ErrorResponse>' % (status_type, code, message)).encode()
 
 
 # --- running sluice -----------------------------------------------------------------------------
@@ -575,6 +650,210 @@ def main():
         r = sluice_upload(bad, small, "token/bad.mp4")
         check(r.returncode == 1 and "InvalidToken" in r.stderr, "a bad token was accepted", r)
 
+    # --- assume_role_arn -------------------------------------------------------------------
+
+    role_arn = "arn:aws:iam::123456789012:role/sluice-recorder"
+    external_id = "tenant+7/media=rec:1@x"  # '+', '/', '=', ':' and '@' all need form encoding
+    role = {}
+
+    def role_config(name, arn=role_arn, ext=external_id, **kw):
+        fields = dict(assume_role_arn=arn, **kw)
+        if ext is not None:
+            fields["assume_role_external_id"] = ext
+        return write_config(tmp, name, proxy.url, role["key_id"], role["secret"], **fields)
+
+    def split_assume_role(reqs):
+        return [q for q in reqs if is_assume_role(q)], [q for q in reqs if not is_assume_role(q)]
+
+    def check_assume_role_request(q):
+        check(q.status == 200, "moto refused the AssumeRole", (q.status, q.response))
+        check(q.object_path == "/", "AssumeRole path", q)
+        check(q.header("Content-Type") == "application/x-www-form-urlencoded; charset=utf-8",
+              "AssumeRole content type", q.headers)
+        f = form(q)
+        check(f.get("Action") == ["AssumeRole"] and f.get("Version") == ["2011-06-15"] and
+              f.get("RoleArn") == [role_arn] and f.get("DurationSeconds") == ["900"],
+              "AssumeRole form", f)
+        check(re.fullmatch(r"sluice-\d+", f["RoleSessionName"][0]), "RoleSessionName", f)
+        # moto lets a request without ExternalId through the trust policy's StringEquals: the
+        # proxy checks that it is sent, and sent whole.
+        check(f.get("ExternalId") == [external_id], "ExternalId not sent as configured", q.body)
+        check(b"ExternalId=tenant%2B7%2Fmedia%3Drec%3A1%40x" in q.body, "ExternalId encoding",
+              q.body)
+        check(signing_key(q) == role["key_id"], "AssumeRole not signed with the user's key",
+              q.header("Authorization"))
+        check("/us-east-1/sts/aws4_request," in q.header("Authorization"), "not signed for sts",
+              q.header("Authorization"))
+        check(q.header("X-Amz-Security-Token") is None, "a token with static base credentials", q)
+        ok, detail = botocore_sts_signature_ok(q, role["secret"])
+        check(ok, "AssumeRole signature differs from botocore's", detail)
+
+    def check_signed_with(reqs, issued):
+        key_id, secret, token = issued
+        check(key_id != role["key_id"], "STS gave back the user's key", key_id)
+        check(reqs, "no S3 request")
+        for q in reqs:
+            check(signing_key(q) == key_id, "S3 request not signed with the role's temporary key",
+                  (q, q.header("Authorization")))
+            check(q.header("X-Amz-Security-Token") == token, "role session token not sent", q)
+            ok, detail = botocore_signature_ok(q, secret)
+            check(ok, "signature differs from botocore's", detail)
+
+    def test_role_user_key_alone_is_refused_by_s3():
+        iam = moto.client("iam")
+        user = iam.create_user(UserName="recorder")["User"]
+        key = iam.create_access_key(UserName="recorder")["AccessKey"]
+        iam.put_user_policy(UserName="recorder", PolicyName="assume-only",
+                            PolicyDocument=json.dumps({
+                                "Version": "2012-10-17",
+                                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Resource": role_arn}]}))
+        iam.create_role(RoleName="sluice-recorder", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": user["Arn"]},
+                           "Action": "sts:AssumeRole",
+                           "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}]}))
+        iam.put_role_policy(RoleName="sluice-recorder", PolicyName="s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        role.update(key_id=key["AccessKeyId"], secret=key["SecretAccessKey"], user=user["Arn"])
+        cfg = write_config(tmp, "user-alone", proxy.url, role["key_id"], role["secret"])
+        proxy.reset()
+        r = sluice_upload(cfg, small, "role/alone.mp4")
+        check(r.returncode == 1, "the user's own key was enough for S3", r)
+        check("PUT s3://media/role/alone.mp4: 403 AccessDenied" in r.stderr, "message", r)
+        check(role["secret"] not in r.stdout + r.stderr, "the secret was printed", r)
+        check(not [q for q in proxy.requests() if is_assume_role(q)], "assumed a role unasked")
+
+    def test_assume_role_small_file():
+        key = "role/small.mp4"
+        proxy.reset()
+        r = sluice_upload(role_config("role"), small, key)
+        check(r.returncode == 0, "upload failed", r)
+        check(r.stdout.strip() == "%s/%s/%s" % (proxy.url, BUCKET, key), "location", r.stdout)
+        check(stored_sha256(s3, key) == small_sha, "stored object differs from the file")
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 1, "AssumeRole calls", ars)
+        check_assume_role_request(ars[0])
+        check([q.method for q in others] == ["PUT"], "S3 requests", others)
+        check_signed_with(others, issued_credentials(ars[0]))
+        check("assumed role %s" % role_arn in r.stderr, "no log line", r)
+        check(role["secret"] not in r.stdout + r.stderr, "the secret was printed", r)
+        check(not proxy.problems, "proxy saw problems", proxy.problems)
+
+    def test_assume_role_multipart_makes_one_call():
+        path, sha = make_file(tmp, "role-big.mp4", 20 * MIB)  # 3 parts, 3 part workers
+        key = "role/multipart.mp4"
+        proxy.reset()
+        r = sluice_upload(role_config("role"), path, key)
+        check(r.returncode == 0, "upload failed", r)
+        check(stored_sha256(s3, key) == sha, "stored object differs from the file")
+        check(s3.head_object(Bucket=BUCKET, Key=key)["ETag"].endswith('-3"'), "not 3 parts")
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 1, "one AssumeRole for the whole upload", ars)
+        check_assume_role_request(ars[0])
+        check(len([q for q in others if "partNumber" in q.query]) == 3, "parts", others)
+        check_signed_with(others, issued_credentials(ars[0]))
+        check(no_uploads_left(s3), "a multipart upload was left behind")
+        check(not proxy.problems, "proxy saw problems", proxy.problems)
+        os.unlink(path)
+
+    def check_refused(r, arn, status_code_message):
+        check(r.returncode == 1, "exit status", r)
+        want = "STS AssumeRole of %s at %s/: %s" % (arn, proxy.url, status_code_message)
+        check(want in r.stderr, "message does not say " + want, r)
+        check(role["secret"] not in r.stdout + r.stderr, "the secret was printed", r)
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 1, "a refusal was retried", ars)
+        check(not others, "S3 requests without credentials", others)
+
+    def test_assume_role_unknown_role_is_refused():
+        # The user may assume only sluice-recorder: moto answers AccessDenied, as AWS does.
+        arn = "arn:aws:iam::123456789012:role/no-such-role"
+        proxy.reset()
+        r = sluice_upload(role_config("role-unknown", arn=arn), small, "role/unknown.mp4")
+        check_refused(r, arn, "403 AccessDenied: User: %s is not authorized to perform: "
+                              "sts:AssumeRole" % role["user"])
+
+    def test_assume_role_wrong_external_id_is_refused():
+        proxy.reset()
+        r = sluice_upload(role_config("role-ext", ext="someone+else"), small, "role/ext.mp4")
+        check_refused(r, role_arn, "403 AccessDenied: ")
+
+    def test_assume_role_malformed_arn_is_refused():
+        # moto does not validate ARNs; the proxy answers as STS does.
+        arn = "not-an-arn"
+        message = ("1 validation error detected: Value 'not-an-arn' at 'roleArn' failed to "
+                   "satisfy constraint: Member must have length greater than or equal to 20")
+        proxy.reset([Fault(is_assume_role, 400, sts_error("ValidationError", message))])
+        r = sluice_upload(role_config("role-malformed", arn=arn), small, "role/bad.mp4")
+        check_refused(r, arn, "400 ValidationError: " + message)
+
+    def test_assume_role_unavailable_is_retried():
+        proxy.reset([Fault(is_assume_role, 503, sts_error(
+            "ServiceUnavailable", "Service is unavailable.", "Receiver"), times=2)])
+        r = sluice_upload(role_config("role"), small, "role/retried.mp4")
+        check(r.returncode == 0, "upload failed", r)
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 3, "AssumeRole attempts", ars)
+        check("STS AssumeRole of %s: 503 ServiceUnavailable: Service is unavailable.; attempt 2 "
+              "of 5" % role_arn in r.stderr, "retry log line", r)
+        check_signed_with(others, issued_credentials(ars[-1]))
+
+    def test_expired_token_gets_new_credentials():
+        path, sha = make_file(tmp, "role-expired.mp4", 20 * MIB)
+        key = "role/expired.mp4"
+        proxy.reset([Fault(lambda q: q.method == "PUT" and q.query.get("partNumber") == ["2"], 400,
+                           s3_error("ExpiredToken", "The provided token has expired."), times=1)])
+        r = sluice_upload(role_config("role"), path, key)
+        check(r.returncode == 0, "upload failed", r)
+        check(stored_sha256(s3, key) == sha, "stored object differs from the file")
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 2, "AssumeRole calls: one, then one after ExpiredToken", ars)
+        first, second = issued_credentials(ars[0]), issued_credentials(ars[1])
+        check_assume_role_request(ars[1])
+        part2 = [q for q in others if q.query.get("partNumber") == ["2"]]
+        check(len(part2) == 2 and signing_key(part2[0]) == first[0] and
+              signing_key(part2[1]) == second[0], "part 2 not sent again with new credentials",
+              [(q, signing_key(q)) for q in part2])
+        check_signed_with([part2[1]] + proxy.requests("POST", "uploadId"), second)
+        check("(part 2 of 3): 400 ExpiredToken: The provided token has expired.; assuming role "
+              "%s again" % role_arn in r.stderr, "log line", r)
+        check("attempt 2 of" not in r.stderr, "the renewed attempt counted as a retry", r)
+        os.unlink(path)
+
+    def test_credentials_renewed_before_they_expire():
+        # The first credentials are made to last 4 s (by STS's clock: the answer's Date and
+        # Expiration), so they are due for renewal after 2 s; CreateMultipartUpload's answer is
+        # held back 2.8 s. The parts that follow must all be signed with new credentials, from a
+        # single AssumeRole although three part workers found the old ones due at once.
+        def short_lived(status, headers, body):
+            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+            expires = (now + datetime.timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = re.sub(rb"<Expiration>[^<]*</Expiration>",
+                          b"<Expiration>" + expires.encode() + b"</Expiration>", body)
+            headers = [(k, v) for k, v in headers if k.lower() != "date"]
+            headers.append(("Date", email.utils.format_datetime(now, usegmt=True)))
+            return status, headers, body
+
+        path, sha = make_file(tmp, "role-renew.mp4", 20 * MIB)
+        key = "role/renewed.mp4"
+        proxy.reset([Fault(is_assume_role, rewrite=short_lived, times=1),
+                     Fault(lambda q: q.method == "POST" and "uploads" in q.query, delay=2.8,
+                           times=1)])
+        r = sluice_upload(role_config("role"), path, key)
+        check(r.returncode == 0, "upload failed", r)
+        check(stored_sha256(s3, key) == sha, "stored object differs from the file")
+        check("valid 4 s, renewed after 2 s" in r.stderr, "lifetime not read from STS", r)
+        ars, others = split_assume_role(proxy.requests())
+        check(len(ars) == 2, "AssumeRole calls: one, then one renewal", ars)
+        first, second = issued_credentials(ars[0]), issued_credentials(ars[1])
+        create = proxy.requests("POST", "uploads")
+        check_signed_with(create, first)
+        check_signed_with([q for q in others if q not in create], second)
+        check(not proxy.problems, "proxy saw problems", proxy.problems)
+        os.unlink(path)
+
     def test_retries_503_and_complete_200_with_error():
         path, sha = make_file(tmp, "retry.mp4", 20 * MIB)  # 3 parts
         key = "retry/part-faults.mp4"
@@ -755,6 +1034,15 @@ def main():
                    test_missing_bucket,
                    test_connection_refused_retries_then_fails,
                    test_session_token,
+                   test_role_user_key_alone_is_refused_by_s3,
+                   test_assume_role_small_file,
+                   test_assume_role_multipart_makes_one_call,
+                   test_assume_role_unknown_role_is_refused,
+                   test_assume_role_wrong_external_id_is_refused,
+                   test_assume_role_malformed_arn_is_refused,
+                   test_assume_role_unavailable_is_retried,
+                   test_expired_token_gets_new_credentials,
+                   test_credentials_renewed_before_they_expire,
                    test_retries_503_and_complete_200_with_error,
                    test_access_denied_part_aborts_upload,
                    test_complete_error_exhausts_retries_and_aborts,
