@@ -33,12 +33,19 @@
  * read would touch freed memory when a server dies with both directions pending. Ours stops when
  * the context is gone, and also wakes on HUP/ERR alone so a dead socket cannot spin the loop.
  *
- * TLS (use_tls) needs hiredis_ssl (hiredis >= 1.0); the 0.14 packaged here has none, so use_tls
- * is refused with a message saying so.
+ * TLS (redis.use_tls, or redis.tls with enabled) goes through an in-process tunnel, because the
+ * hiredis 0.14 packaged here has no TLS of its own (hiredis_ssl came with 1.0): each of the two
+ * connections first gets a tunnel (redis-tls.h: TCP, the TLS handshake, then a private unix
+ * socket), and hiredis connects to the tunnel's socket once the handshake is done. Everything
+ * that ends a tunnel (a refused connect, an untrusted certificate, the server closing or dying)
+ * is reported as this connection lost, with the tunnel's reason, and the backoff above applies
+ * unchanged. hiredis's TCP keepalive is not set on the unix socket (it would fail there and poison
+ * the context); the tunnel sets the same keepalive on its TCP socket.
  */
 #define SL_BUS_INTERNAL
 #include "bus.h"
 #include "log.h"
+#include "redis-tls.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -71,6 +78,7 @@ struct _RedisConn {
   RedisBus *self;
   gboolean is_sub;
   redisAsyncContext *ac;
+  SlRedisTunnel *tunnel; /* with TLS: what hiredis connects through, made before it */
   int handshake_pending;
   gboolean ready;
 };
@@ -94,6 +102,7 @@ struct _RedisBus {
   char *username;
   char *password;
   int db;
+  SlRedisTls *tls; /* NULL: plain TCP */
   char *ch_expired;
   RedisConn cmd;
   RedisConn sub;
@@ -896,13 +905,14 @@ static void conn_close(RedisConn *conn)
 
   conn->ready = FALSE;
   conn->handshake_pending = 0;
-  if (ac == NULL)
-    return;
-  conn->ac = NULL;
-  ac->data = NULL;
-  if (ac->ev.data != NULL)
-    ((SlRedisSource *)ac->ev.data)->conn = NULL;
-  redisAsyncFree(ac);
+  if (ac != NULL) {
+    conn->ac = NULL;
+    ac->data = NULL;
+    if (ac->ev.data != NULL)
+      ((SlRedisSource *)ac->ev.data)->conn = NULL;
+    redisAsyncFree(ac);
+  }
+  g_clear_pointer(&conn->tunnel, sl_redis_tunnel_free);
 }
 
 static gboolean up_idle(gpointer data)
@@ -971,6 +981,9 @@ static void maybe_up(RedisBus *self)
   g_clear_handle_id(&self->connect_timeout_id, g_source_remove);
   if (self->ever_up)
     sl_info(LOG, "reconnected to redis at %s:%d", self->host, self->port);
+  else if (self->tls != NULL)
+    sl_info(LOG, "connected to redis at %s:%d over TLS (%s)", self->host, self->port,
+            sl_redis_tls_describe(self->tls));
   self->ever_up = TRUE;
   g_clear_pointer(&self->last_error, g_free);
   /* Operations that waited for the first connection go out first, in order. */
@@ -1119,7 +1132,8 @@ static void on_connect(const redisAsyncContext *cac, int status)
   if (conn == NULL || status != REDIS_OK)
     return;
   self = conn->self;
-  redisEnableKeepAlive(&ac->c);
+  if (conn->tunnel == NULL)
+    redisEnableKeepAlive(&ac->c);
   conn->handshake_pending = 0;
   send_auth(self, conn);
   if (conn->is_sub) {
@@ -1140,10 +1154,9 @@ static void on_connect(const redisAsyncContext *cac, int status)
   }
 }
 
-static gboolean conn_open(RedisBus *self, RedisConn *conn)
+/* Puts a context that has started connecting on the main loop. */
+static gboolean conn_attach(RedisConn *conn, redisAsyncContext *ac)
 {
-  redisAsyncContext *ac = redisAsyncConnect(self->host, self->port);
-
   if (ac == NULL) {
     conn_lost(conn, "out of memory");
     return FALSE;
@@ -1158,6 +1171,26 @@ static gboolean conn_open(RedisBus *self, RedisConn *conn)
   ac->data = conn;
   source_attach(ac, conn);
   redisAsyncSetConnectCallback(ac, on_connect);
+  return TRUE;
+}
+
+static void on_tunnel_ready(const char *path, gpointer data)
+{
+  RedisConn *conn = data;
+  conn_attach(conn, redisAsyncConnectUnix(path));
+}
+
+static void on_tunnel_down(const char *why, gpointer data)
+{
+  conn_lost(data, why);
+}
+
+static gboolean conn_open(RedisBus *self, RedisConn *conn)
+{
+  if (self->tls == NULL)
+    return conn_attach(conn, redisAsyncConnect(self->host, self->port));
+  conn->ready = FALSE;
+  conn->tunnel = sl_redis_tunnel_open(self->tls, on_tunnel_ready, on_tunnel_down, conn);
   return TRUE;
 }
 
@@ -1237,6 +1270,7 @@ static void redis_destroy(SlBus *bus)
     redisFreeCommand(q->cmd);
     sl_bus_op_finish(q->op);
   }
+  sl_redis_tls_free(self->tls);
   g_free(self->host);
   g_free(self->username);
   if (self->password != NULL)
@@ -1273,6 +1307,7 @@ static const SlBusBackend redis_backend = {
 SlBus *sl_bus_new_redis(const SlRedisConfig *config, const char *worker_id, GError **error)
 {
   g_autofree char *host = NULL;
+  g_autoptr(SlRedisTls) tls = NULL;
   int port = 0;
   SlBus *bus;
   RedisBus *self;
@@ -1282,19 +1317,23 @@ SlBus *sl_bus_new_redis(const SlRedisConfig *config, const char *worker_id, GErr
     g_set_error(error, SL_BUS_ERROR, SL_BUS_ERROR_INVALID, "worker id is empty");
     return NULL;
   }
-  if (config->use_tls) {
-    g_set_error(error, SL_BUS_ERROR, SL_BUS_ERROR_INVALID,
-                "redis.use_tls: this build's hiredis (%d.%d) has no TLS support (hiredis_ssl "
-                "needs hiredis 1.0 or later)",
-                HIREDIS_MAJOR, HIREDIS_MINOR);
-    return NULL;
-  }
   if (config->db < 0) {
     g_set_error(error, SL_BUS_ERROR, SL_BUS_ERROR_INVALID, "redis.db: %d is negative", config->db);
     return NULL;
   }
   if (!sl_bus_parse_address(config->address, &host, &port, error))
     return NULL;
+  /* As LiveKit: tls.enabled takes the tls settings; use_tls alone means the defaults (TLS 1.2 or
+   * later, the system roots, the address's host as the name). */
+  if (config->tls.enabled || config->use_tls) {
+    const SlRedisTlsConfig plain = {.enabled = TRUE};
+    tls = sl_redis_tls_new(config->tls.enabled ? &config->tls : &plain, host, port, error);
+    if (tls == NULL)
+      return NULL;
+    if (config->tls.enabled && config->tls.insecure)
+      sl_warn(LOG, "redis.tls.insecure: the certificate of redis at %s:%d is not verified", host,
+              port);
+  }
 
   bus = g_new0(SlBus, 1);
   self = g_new0(RedisBus, 1);
@@ -1306,6 +1345,7 @@ SlBus *sl_bus_new_redis(const SlRedisConfig *config, const char *worker_id, GErr
   self->username = config->username && *config->username ? g_strdup(config->username) : NULL;
   self->password = config->password && *config->password ? g_strdup(config->password) : NULL;
   self->db = config->db;
+  self->tls = g_steal_pointer(&tls);
   self->ch_expired = g_strdup_printf("__keyevent@%d__:expired", config->db);
   self->cmd.self = self;
   self->sub.self = self;

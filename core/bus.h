@@ -55,6 +55,17 @@ const char *sl_bus_kind_name(SlBusKind kind);
 
 typedef struct _SlBus SlBus;
 
+/* `redis.tls:` as LiveKit spells it (xtls.Config). Strings are borrowed for the call; NULL or ""
+ * means unset. */
+typedef struct {
+  gboolean enabled;             /* use TLS with these settings (takes precedence over use_tls) */
+  gboolean insecure;            /* accept any certificate and name */
+  const char *server_name;      /* the name sent (SNI) and verified; default: the address's host */
+  const char *ca_cert_file;     /* PEM roots that replace the system's */
+  const char *client_cert_file; /* PEM client certificate; needs client_key_file */
+  const char *client_key_file;  /* its PEM private key */
+} SlRedisTlsConfig;
+
 /* `redis:` as LiveKit spells it, plus the cluster id that keeps clusters sharing a Redis apart.
  * Strings are borrowed for the call. */
 typedef struct {
@@ -62,7 +73,8 @@ typedef struct {
   const char *username;   /* ACL user (Redis 6+), or NULL */
   const char *password;   /* NULL: no AUTH */
   int db;                 /* SELECT db */
-  gboolean use_tls;       /* refused: the hiredis this builds against has no TLS */
+  gboolean use_tls;       /* TLS 1.2+, system roots, the host's name (LiveKit's deprecated key) */
+  SlRedisTlsConfig tls;   /* when tls.enabled, these settings instead of use_tls */
   const char *cluster_id; /* NULL or "": keys are "sluice:…"; else "sluice:<cluster_id>:…" */
 } SlRedisConfig;
 
@@ -74,11 +86,14 @@ SlBus *sl_bus_new_local(const char *worker_id);
  * process, for tests and for simulating several workers). */
 SlBus *sl_bus_new_local_peer(SlBus *peer, const char *worker_id);
 
-/* A bus on Redis. Checks the config (an address that does not parse, use_tls) and starts
- * connecting; returns at once. Operations issued while the first connection is being made wait
- * for it (up to 1024 of them); once connected, a lost connection is re-made with exponential
- * backoff (100 ms doubling to 5 s), and operations issued while it is down fail with UNAVAILABLE.
- * A server that goes silent (3 s without a reply while commands wait) counts as lost too.
+/* A bus on Redis. Checks the config (an address that does not parse; with TLS, loads the CA and
+ * client certificate files: errors in the SL_REDIS_TLS_ERROR domain, see redis-tls.h) and starts
+ * connecting; returns at once. With TLS each connection goes through an in-process tunnel
+ * (redis-tls.h); a TLS failure is a connection failure like any other, logged with its reason.
+ * Operations issued while the first connection is being made wait for it (up to 1024 of them); once
+ * connected, a lost connection is re-made with exponential backoff (100 ms doubling to 5 s), and
+ * operations issued while it is down fail with UNAVAILABLE. A server that goes silent (3 s without
+ * a reply while commands wait) counts as lost too.
  *
  * On every connection the bus asks the server for expired-key events (CONFIG SET
  * notify-keyspace-events, adding "Ex" to what is set). A server that refuses CONFIG (managed

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "pbjson.h"
+#include "redis-tls.h"
 
 #include <string.h>
 
@@ -526,6 +527,46 @@ JsonObject *sl_cluster_remote_egress(SlCluster *cl, const char *egress_id)
 
 /* ---- life cycle ---------------------------------------------------------------------------- */
 
+/* "FILE:LINE: KEY: " before a Redis set-up error: a TLS file's key, or the address. */
+static void prefix_redis_error(SlConfig *cfg, GError **error)
+{
+  const char *tls_key = sl_redis_tls_error_key(*error);
+
+  if (tls_key != NULL) {
+    /* The code names a key that was written (a file, or the half of a pair that was). */
+    g_autofree char *path = g_strconcat("redis.tls.", tls_key, NULL);
+    g_prefix_error(error, "%s:%u: %s: ", sl_config_source(cfg), sl_config_line(cfg, path), path);
+    return;
+  }
+  if (g_error_matches(*error, SL_REDIS_TLS_ERROR, SL_REDIS_TLS_ERROR_UNSUPPORTED)) {
+    const char *key =
+        sl_config_get_bool(cfg, "redis.tls.enabled") ? "redis.tls.enabled" : "redis.use_tls";
+    g_prefix_error(error, "%s:%u: %s: ", sl_config_source(cfg), sl_config_line(cfg, key), key);
+    return;
+  }
+  g_prefix_error(error, "%s:%u: redis: ", sl_config_source(cfg),
+                 sl_config_line(cfg, "redis.address"));
+}
+
+/* LiveKit reads redis.tls only when enabled is true; settings written beside enabled: false are
+ * probably a mistake worth a line. */
+static void warn_tls_ignored(SlConfig *cfg, const SlRedisConfig *rc)
+{
+  static const char *const keys[] = {"redis.tls.insecure",        "redis.tls.server_name",
+                                     "redis.tls.ca_cert_file",    "redis.tls.client_cert_file",
+                                     "redis.tls.client_key_file", NULL};
+  if (rc->tls.enabled)
+    return;
+  for (const char *const *k = keys; *k != NULL; k++) {
+    if (sl_config_line(cfg, *k) > 0) {
+      sl_warn("cluster", "%s:%u: %s: ignored, redis.tls.enabled is not true%s",
+              sl_config_source(cfg), sl_config_line(cfg, *k), *k,
+              rc->use_tls ? " (use_tls applies: the system roots and the address's host)" : "");
+      return;
+    }
+  }
+}
+
 SlCluster *sl_cluster_new(const SlClusterEnv *env, GError **error)
 {
   g_autoptr(SlCluster) cl = g_new0(SlCluster, 1);
@@ -538,12 +579,21 @@ SlCluster *sl_cluster_new(const SlClusterEnv *env, GError **error)
         .password = sl_config_get_string(cfg, "redis.password"),
         .db = (int)sl_config_get_int(cfg, "redis.db"),
         .use_tls = sl_config_get_bool(cfg, "redis.use_tls"),
+        .tls =
+            {
+                .enabled = sl_config_get_bool(cfg, "redis.tls.enabled"),
+                .insecure = sl_config_get_bool(cfg, "redis.tls.insecure"),
+                .server_name = sl_config_get_string(cfg, "redis.tls.server_name"),
+                .ca_cert_file = sl_config_get_string(cfg, "redis.tls.ca_cert_file"),
+                .client_cert_file = sl_config_get_string(cfg, "redis.tls.client_cert_file"),
+                .client_key_file = sl_config_get_string(cfg, "redis.tls.client_key_file"),
+            },
         .cluster_id = sl_config_get_string(cfg, "cluster_id"),
     };
+    warn_tls_ignored(cfg, &rc);
     cl->bus = sl_bus_new_redis(&rc, env->node_id, error);
     if (cl->bus == NULL) {
-      g_prefix_error(error, "%s:%u: redis: ", sl_config_source(cfg),
-                     sl_config_line(cfg, "redis.address"));
+      prefix_redis_error(cfg, error);
       return NULL;
     }
   } else {

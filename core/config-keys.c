@@ -82,8 +82,22 @@
       K("redis.address", SL_KEY_STRING, NULL, "host:port"),                                        \
       K("redis.username", SL_KEY_STRING, NULL, "ACL user"), SECRET("redis.password", "password"),  \
       KR("redis.db", SL_KEY_INT, "0", 0, 1000, "database number"),                                 \
-      K("redis.use_tls", SL_KEY_BOOL, "false", "connect with TLS"),                                \
-      K("redis.tls", SL_KEY_ANY, NULL, "TLS settings"),                                            \
+      K("redis.use_tls", SL_KEY_BOOL, "false",                                                     \
+        "TLS 1.2+, checked against the system roots and the address's host (LiveKit: deprecated, " \
+        "use redis.tls)"),                                                                         \
+      K("redis.tls", SL_KEY_SECTION, NULL,                                                         \
+        "TLS to Redis (LiveKit's xtls settings), through an in-process tunnel"),                   \
+      K("redis.tls.enabled", SL_KEY_BOOL, "false",                                                 \
+        "use TLS with these settings; takes precedence over use_tls"),                             \
+      K("redis.tls.insecure", SL_KEY_BOOL, "false",                                                \
+        "accept any server certificate and name (no verification)"),                               \
+      K("redis.tls.server_name", SL_KEY_STRING, NULL,                                              \
+        "name sent as SNI and checked in the certificate (default: the address's host)"),          \
+      K("redis.tls.ca_cert_file", SL_KEY_STRING, NULL,                                             \
+        "PEM file of the roots to trust, instead of the system's"),                                \
+      K("redis.tls.client_cert_file", SL_KEY_STRING, NULL,                                         \
+        "PEM client certificate shown to the server (with client_key_file)"),                      \
+      K("redis.tls.client_key_file", SL_KEY_STRING, NULL, "PEM private key of client_cert_file"),  \
       K("redis.sentinel_master_name", SL_KEY_STRING, NULL, "sentinel master"),                     \
       K("redis.sentinel_username", SL_KEY_STRING, NULL, "sentinel user"),                          \
       SECRET("redis.sentinel_password", "sentinel password"),                                      \

@@ -1,12 +1,15 @@
-/* The job bus: every semantic runs against the local backend and against a real redis-server
- * started here on a free loopback port (skipped, saying why, when redis-server is not installed;
- * `scripts/deps.sh --test` installs it). Several workers are several buses in this process, each
- * with its own connections. */
+/* The job bus: every semantic runs against the local backend, against a real redis-server
+ * started here on a free loopback port, and against the same server reached over TLS (the bus's
+ * in-process tunnel; certificates made here with the openssl CLI). Skipped, saying why, when
+ * redis-server or openssl is not installed (`scripts/deps.sh --test` installs them). Several
+ * workers are several buses in this process, each with its own connections. */
 #define SL_BUS_INTERNAL
 #include "bus.h"
+#include "redis-tls.h"
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -64,7 +67,95 @@ typedef struct {
   char *dir;
   const char *const *extra; /* more arguments, NULL-terminated */
   int raw_db;
+  int tls_port;         /* also listen with TLS here (`port` stays plain, for redis_raw) */
+  gboolean tls_clients; /* TLS clients must show a certificate */
 } RedisServer;
+
+/* ---- Certificates --------------------------------------------------------------------------- */
+
+/* A throwaway CA, a server certificate for 127.0.0.1 and localhost, a client certificate, and a
+ * key that belongs to neither, made once per run in a directory of the test's own. */
+static char *tls_dir;
+
+static const char tls_script[] =
+    "set -e\n"
+    "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1\"; }\n"
+    "key ca.key; key server.key; key client.key; key other.key\n"
+    "openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=sluice-test-ca\n"
+    "openssl req -new -key server.key -out server.csr -subj /CN=localhost\n"
+    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext\n"
+    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+    "-extfile server.ext -out server.pem\n"
+    "openssl req -new -key client.key -out client.csr -subj /CN=sluice-test-client\n"
+    "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+    "-out client.pem\n";
+
+static const char *tls_file(const char *name)
+{
+  static GHashTable *paths;
+  char *path;
+  if (paths == NULL)
+    paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  path = g_hash_table_lookup(paths, name);
+  if (path == NULL) {
+    path = g_build_filename(tls_dir, name, NULL);
+    g_hash_table_insert(paths, g_strdup(name), path);
+  }
+  return path;
+}
+
+/* FALSE (and why) when openssl is not there to make them. */
+static gboolean tls_certs(const char **why)
+{
+  const char *argv[] = {"sh", "-c", tls_script, NULL};
+  g_autofree char *openssl = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) err = NULL;
+  int status = 0;
+
+  if (tls_dir != NULL)
+    return TRUE;
+  openssl = g_find_program_in_path("openssl");
+  if (openssl == NULL) {
+    *why = "openssl is not installed (scripts/deps.sh --test installs it)";
+    return FALSE;
+  }
+  tls_dir = g_dir_make_tmp("sluice-bus-tls-XXXXXX", &err);
+  g_assert_no_error(err);
+  g_assert_true(g_spawn_sync(tls_dir, (char **)argv, NULL,
+                             G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                             &out, &status, &err));
+  g_assert_no_error(err);
+  if (!g_spawn_check_wait_status(status, &err))
+    g_error("making test certificates failed: %s\n%s", err->message, out);
+  return TRUE;
+}
+
+static void tls_certs_remove(void)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  if (tls_dir == NULL)
+    return;
+  dir = g_dir_open(tls_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(tls_dir, name, NULL);
+    g_unlink(path);
+  }
+  g_rmdir(tls_dir);
+  g_clear_pointer(&tls_dir, g_free);
+}
+
+/* The tunnels' socket directories left in the temp dir (there should be none). */
+static guint tunnel_dirs(void)
+{
+  g_autoptr(GDir) dir = g_dir_open(g_get_tmp_dir(), 0, NULL);
+  const char *name;
+  guint n = 0;
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL)
+    n += g_str_has_prefix(name, "sluice-redis-tls-");
+  return n;
+}
 
 static int free_port(void)
 {
@@ -99,6 +190,7 @@ static void die_with_parent(gpointer data)
 static void redis_start(RedisServer *srv)
 {
   g_autofree char *port = g_strdup_printf("%d", srv->port);
+  g_autofree char *tls_port = g_strdup_printf("%d", srv->tls_port);
   const char *base[] = {"redis-server", "--port", port,    "--bind", "127.0.0.1",  "--save", "",
                         "--appendonly", "no",     "--dir", srv->dir, "--loglevel", "notice"};
   g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -108,6 +200,15 @@ static void redis_start(RedisServer *srv)
 
   for (guint i = 0; i < G_N_ELEMENTS(base); i++)
     g_ptr_array_add(argv, (gpointer)base[i]);
+  if (srv->tls_port != 0) {
+    const char *tls[] = {"--tls-port",         tls_port,
+                         "--tls-cert-file",    tls_file("server.pem"),
+                         "--tls-key-file",     tls_file("server.key"),
+                         "--tls-ca-cert-file", tls_file("ca.pem"),
+                         "--tls-auth-clients", srv->tls_clients ? "yes" : "no"};
+    for (guint i = 0; i < G_N_ELEMENTS(tls); i++)
+      g_ptr_array_add(argv, (gpointer)tls[i]);
+  }
   for (const char *const *e = srv->extra; e != NULL && *e != NULL; e++)
     g_ptr_array_add(argv, (gpointer)*e);
   g_ptr_array_add(argv, NULL);
@@ -168,9 +269,17 @@ static redisReply *redis_raw(RedisServer *srv, const char *format, ...)
 
 typedef struct _Worker Worker;
 
+typedef enum {
+  BACKEND_LOCAL,
+  BACKEND_REDIS,
+  BACKEND_REDIS_TLS,
+} Backend;
+
 typedef struct {
   gboolean redis;
+  gboolean tls; /* redis, reached over TLS */
   gboolean skipped;
+  const char *skip_why;
   RedisServer srv;
   GPtrArray *buses;   /* SlBus*, live */
   GPtrArray *workers; /* Worker* */
@@ -178,11 +287,17 @@ typedef struct {
   SlRedisConfig config; /* for new Redis buses; the address is filled in */
 } Fx;
 
+static const char *backend_name(const Fx *fx)
+{
+  return fx->tls ? "redis over TLS" : fx->redis ? "redis" : "local";
+}
+
 static void fx_setup(Fx *fx, gconstpointer data)
 {
   g_autofree char *server = NULL;
 
-  fx->redis = GPOINTER_TO_INT(data);
+  fx->redis = GPOINTER_TO_INT(data) != BACKEND_LOCAL;
+  fx->tls = GPOINTER_TO_INT(data) == BACKEND_REDIS_TLS;
   fx->buses = g_ptr_array_new();
   fx->workers = g_ptr_array_new();
   fx->ttl_ms = 5000;
@@ -192,10 +307,22 @@ static void fx_setup(Fx *fx, gconstpointer data)
   server = g_find_program_in_path("redis-server");
   if (server == NULL) {
     fx->skipped = TRUE;
+    fx->skip_why = "redis-server is not installed (scripts/deps.sh --test installs it)";
+    return;
+  }
+  if (fx->tls && !tls_certs(&fx->skip_why)) {
+    fx->skipped = TRUE;
     return;
   }
   fx->srv.dir = g_dir_make_tmp("sluice-bus-XXXXXX", NULL);
   fx->srv.port = free_port();
+  if (fx->tls) {
+    do
+      fx->srv.tls_port = free_port();
+    while (fx->srv.tls_port == fx->srv.port);
+    fx->config.tls.enabled = TRUE;
+    fx->config.tls.ca_cert_file = tls_file("ca.pem");
+  }
   redis_start(&fx->srv);
 }
 
@@ -216,12 +343,15 @@ static void fx_teardown(Fx *fx, gconstpointer data)
   g_free(fx->srv.dir);
   /* Anything a backend left on the main loop would run (and be caught by ASan) here. */
   spin_for(20);
+  /* A tunnel removes its socket and directory once hiredis is on it, or when it is closed. */
+  if (fx->tls)
+    g_assert_cmpuint(tunnel_dirs(), ==, 0);
 }
 
 #define SKIP_IF_NO_REDIS(fx)                                                                       \
   do {                                                                                             \
     if ((fx)->skipped) {                                                                           \
-      g_test_skip("redis-server is not installed (scripts/deps.sh --test installs it)");           \
+      g_test_skip((fx)->skip_why);                                                                 \
       return;                                                                                      \
     }                                                                                              \
   } while (0)
@@ -230,7 +360,8 @@ static SlBus *fx_new_bus(Fx *fx, const char *worker_id)
 {
   SlBus *b;
   if (fx->redis) {
-    g_autofree char *addr = g_strdup_printf("127.0.0.1:%d", fx->srv.port);
+    g_autofree char *addr =
+        g_strdup_printf("127.0.0.1:%d", fx->tls ? fx->srv.tls_port : fx->srv.port);
     SlRedisConfig cfg = fx->config;
     g_autoptr(GError) err = NULL;
     cfg.address = addr;
@@ -659,16 +790,84 @@ static void test_job_parse(void)
 
 static void test_redis_config_refused(void)
 {
-  SlRedisConfig tls = {.address = "127.0.0.1:6379", .use_tls = TRUE};
   SlRedisConfig bad = {.address = "127.0.0.1:http"};
-  g_autoptr(GError) e1 = NULL;
-  g_autoptr(GError) e2 = NULL;
+  g_autoptr(GError) err = NULL;
 
-  g_assert_null(sl_bus_new_redis(&tls, "w", &e1));
-  g_assert_error(e1, SL_BUS_ERROR, SL_BUS_ERROR_INVALID);
-  g_assert_nonnull(strstr(e1->message, "TLS"));
-  g_assert_null(sl_bus_new_redis(&bad, "w", &e2));
-  g_assert_error(e2, SL_BUS_ERROR, SL_BUS_ERROR_INVALID);
+  g_assert_null(sl_bus_new_redis(&bad, "w", &err));
+  g_assert_error(err, SL_BUS_ERROR, SL_BUS_ERROR_INVALID);
+}
+
+/* TLS files are read when the bus is made: what cannot be used is refused there, with an error
+ * that names the key (sl_redis_tls_error_key) and the file. */
+static void test_redis_tls_files(void)
+{
+  const char *why = NULL;
+  SlBus *b;
+
+  if (!tls_certs(&why)) {
+    g_test_skip(why);
+    return;
+  }
+
+  const struct {
+    const char *ca, *cert, *key;
+    SlRedisTlsError code;
+    const char *key_name, *says;
+  } bad[] = {
+      {"/nonexistent/ca.pem", NULL, NULL, SL_REDIS_TLS_ERROR_CA_CERT_FILE, "ca_cert_file",
+       "/nonexistent/ca.pem"},
+      {tls_file("client.key"), NULL, NULL, SL_REDIS_TLS_ERROR_CA_CERT_FILE, "ca_cert_file",
+       "holds no PEM certificate"},
+      {NULL, tls_file("client.pem"), NULL, SL_REDIS_TLS_ERROR_CLIENT_CERT_FILE, "client_cert_file",
+       "client_key_file is not set"},
+      {NULL, NULL, tls_file("client.key"), SL_REDIS_TLS_ERROR_CLIENT_KEY_FILE, "client_key_file",
+       "client_cert_file is not set"},
+      {NULL, tls_file("server.csr"), tls_file("client.key"), SL_REDIS_TLS_ERROR_CLIENT_CERT_FILE,
+       "client_cert_file", "server.csr"},
+      {NULL, tls_file("client.pem"), "/nonexistent/client.key", SL_REDIS_TLS_ERROR_CLIENT_KEY_FILE,
+       "client_key_file", "/nonexistent/client.key"},
+      {NULL, tls_file("client.pem"), tls_file("other.key"), SL_REDIS_TLS_ERROR_CLIENT_KEY_FILE,
+       "client_key_file", "does not belong to the certificate"},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    SlRedisConfig cfg = {
+        .address = "127.0.0.1:9",
+        .tls = {.enabled = TRUE,
+                .ca_cert_file = bad[i].ca,
+                .client_cert_file = bad[i].cert,
+                .client_key_file = bad[i].key},
+    };
+    g_autoptr(GError) err = NULL;
+    g_assert_null(sl_bus_new_redis(&cfg, "w", &err));
+    g_assert_error(err, SL_REDIS_TLS_ERROR, (gint)bad[i].code);
+    g_assert_cmpstr(sl_redis_tls_error_key(err), ==, bad[i].key_name);
+    g_test_message("%s: %s", bad[i].key_name, err->message);
+    g_assert_nonnull(strstr(err->message, bad[i].says));
+    /* As LiveKit: without tls.enabled the section is not read at all. */
+    cfg.tls.enabled = FALSE;
+    b = sl_bus_new_redis(&cfg, "w", &err);
+    g_assert_nonnull(b);
+    sl_bus_free(b);
+  }
+  /* Good files (and use_tls alone) make a bus that starts connecting; freed at once, its tunnels
+   * are closed and leave nothing behind. */
+  {
+    SlRedisConfig cfg = {.address = "127.0.0.1:9",
+                         .tls = {.enabled = TRUE,
+                                 .ca_cert_file = tls_file("ca.pem"),
+                                 .client_cert_file = tls_file("client.pem"),
+                                 .client_key_file = tls_file("client.key")}};
+    SlRedisConfig plain = {.address = "127.0.0.1:9", .use_tls = TRUE};
+    g_autoptr(GError) err = NULL;
+    b = sl_bus_new_redis(&cfg, "w", &err);
+    g_assert_no_error(err);
+    sl_bus_free(b);
+    b = sl_bus_new_redis(&plain, "w", &err);
+    g_assert_no_error(err);
+    sl_bus_free(b);
+    spin_for(100);
+    g_assert_cmpuint(tunnel_dirs(), ==, 0);
+  }
 }
 
 /* ---- Store ---------------------------------------------------------------------------------- */
@@ -1014,8 +1213,7 @@ static void test_dispatch_one_winner(Fx *fx, gconstpointer data)
   g_assert_cmpint(w[0]->lost + w[1]->lost, ==, n);
   g_assert_cmpint(w[0]->reserved, ==, 0);
   g_assert_cmpint(w[1]->reserved, ==, 0);
-  g_test_message("%s: %d jobs: %d on wA, %d on wB", fx->redis ? "redis" : "local", n, w[0]->jobs,
-                 w[1]->jobs);
+  g_test_message("%s: %d jobs: %d on wA, %d on wB", backend_name(fx), n, w[0]->jobs, w[1]->jobs);
   g_ptr_array_unref(batch.replies);
 }
 
@@ -1051,8 +1249,8 @@ static void test_dispatch_capacity(Fx *fx, gconstpointer data)
   g_assert_error(r.error, SL_BUS_ERROR, SL_BUS_ERROR_UNAVAILABLE);
   g_assert_nonnull(strstr(r.error->message, "no worker can take it"));
   g_assert_cmpint(r.at - t0, <, 2500);
-  g_test_message("%s: all declined, answered in %" G_GINT64_FORMAT " ms",
-                 fx->redis ? "redis" : "local", r.at - t0);
+  g_test_message("%s: all declined, answered in %" G_GINT64_FORMAT " ms", backend_name(fx),
+                 r.at - t0);
 
   CALL(&r, sl_bus_dispatch(api, "{\"cost\":2}", 5000, on_value, &r));
   g_assert_error(r.error, SL_BUS_ERROR, SL_BUS_ERROR_INVALID);
@@ -1197,7 +1395,7 @@ static void test_worker_dead(Fx *fx, gconstpointer data)
   g_assert_true(spin_until(someone_reaped, w, 3000));
   reaper = w[0]->dead_calls ? w[0] : w[1];
   g_test_message("%s: dead worker reaped %" G_GINT64_FORMAT " ms after it died (TTL 1 s)",
-                 fx->redis ? "redis" : "local", reaper->dead_at - t0);
+                 backend_name(fx), reaper->dead_at - t0);
   g_assert_cmpint(reaper->dead_at - t0, <, 3000);
   g_assert_cmpstr(reaper->dead_worker, ==, "wDoomed");
   g_assert_cmpuint(reaper->dead_claims->len, ==, 2);
@@ -1410,6 +1608,8 @@ static void test_redis_restart(Fx *fx, gconstpointer data)
   g_assert_true(spin_until(both_resynced, w, 10000));
   g_test_message("both workers resynced %" G_GINT64_FORMAT " ms after the server restarted",
                  now_ms() - t0);
+  /* The third bus keeps its own backoff schedule: it may come back a moment after the others. */
+  g_assert_true(spin_until(connected, api, 10000));
   CALL(&r, sl_bus_owner(api, SL_BUS_INGRESS, "I1", on_owner, &r));
   g_assert_no_error(r.error);
   g_assert_cmpstr(r.value, ==, "wA");
@@ -1465,12 +1665,13 @@ static void test_redis_stalled(Fx *fx, gconstpointer data)
 static void test_redis_unreachable(Fx *fx, gconstpointer data)
 {
   g_autofree char *addr = g_strdup_printf("127.0.0.1:%d", free_port());
-  SlRedisConfig cfg = {.address = addr};
+  SlRedisConfig cfg = fx->config;
   g_autoptr(GError) err = NULL;
   Result r = {0};
   SlBus *b;
   gint64 t0;
 
+  cfg.address = addr;
   SKIP_IF_NO_REDIS(fx);
   b = sl_bus_new_redis(&cfg, "wX", &err);
   g_assert_no_error(err);
@@ -1600,6 +1801,85 @@ static void test_redis_clusters(Fx *fx, gconstpointer data)
   result_clear(&r);
 }
 
+/* ---- TLS only ------------------------------------------------------------------------------- */
+
+/* The server's certificate is checked as LiveKit checks it: against ca_cert_file (else the system
+ * roots) and the name (server_name, else the address's host); `insecure` skips both. A failure is
+ * a connection failure with the reason in the error (and the log), retried with backoff. */
+static void test_tls_trust(Fx *fx, gconstpointer data)
+{
+  static const struct {
+    gboolean use_tls, enabled, insecure;
+    const char *ca, *server_name;
+    const char *fails; /* NULL: connects */
+  } cases[] = {
+      {FALSE, TRUE, FALSE, NULL, NULL, "certificate for 127.0.0.1 is not trusted (system roots)"},
+      {TRUE, FALSE, FALSE, NULL, NULL, "certificate for 127.0.0.1 is not trusted (system roots)"},
+      {TRUE, FALSE, FALSE, "ca.pem", NULL, "not trusted (system roots)"}, /* tls not enabled */
+      {FALSE, TRUE, TRUE, NULL, NULL, NULL},
+      {FALSE, TRUE, FALSE, "ca.pem", "redis.example",
+       "certificate for redis.example was issued for another name"},
+      {FALSE, TRUE, FALSE, "ca.pem", "localhost", NULL},
+      {TRUE, TRUE, FALSE, "ca.pem", NULL, NULL}, /* tls.enabled wins over use_tls */
+  };
+  Result r = {0};
+
+  SKIP_IF_NO_REDIS(fx);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    SlBus *b;
+    g_autofree char *id = g_strdup_printf("w%u", i);
+    fx->config.use_tls = cases[i].use_tls;
+    fx->config.tls.enabled = cases[i].enabled;
+    fx->config.tls.insecure = cases[i].insecure;
+    fx->config.tls.ca_cert_file = cases[i].ca ? tls_file(cases[i].ca) : NULL;
+    fx->config.tls.server_name = cases[i].server_name;
+    b = fx_new_bus(fx, id);
+    CALL(&r, sl_bus_owner(b, SL_BUS_INGRESS, "I1", on_owner, &r));
+    if (cases[i].fails == NULL) {
+      g_assert_error(r.error, SL_BUS_ERROR, SL_BUS_ERROR_NOT_FOUND); /* an answer from Redis */
+      g_assert_true(sl_bus_is_connected(b));
+    } else {
+      g_assert_error(r.error, SL_BUS_ERROR, SL_BUS_ERROR_UNAVAILABLE);
+      g_test_message("case %u: %s", i, r.error->message);
+      g_assert_nonnull(strstr(r.error->message, cases[i].fails));
+      g_assert_false(sl_bus_is_connected(b));
+    }
+    g_assert_cmpuint(tunnel_dirs(), ==, 0);
+    result_clear(&r);
+  }
+}
+
+/* A server that wants client certificates: without one the connection fails saying so; with
+ * one the bus works. */
+static void test_tls_client_cert(Fx *fx, gconstpointer data)
+{
+  Worker *w;
+  SlBus *lacking, *api;
+  Result r = {0};
+
+  SKIP_IF_NO_REDIS(fx);
+  redis_kill(&fx->srv);
+  fx->srv.tls_clients = TRUE;
+  redis_start(&fx->srv);
+
+  lacking = fx_new_bus(fx, "wX");
+  CALL(&r, sl_bus_owner(lacking, SL_BUS_INGRESS, "I1", on_owner, &r));
+  g_assert_error(r.error, SL_BUS_ERROR, SL_BUS_ERROR_UNAVAILABLE);
+  g_test_message("no client certificate: %s", r.error->message);
+  g_assert_nonnull(strstr(r.error->message, "client certificate"));
+
+  fx->config.tls.client_cert_file = tls_file("client.pem");
+  fx->config.tls.client_key_file = tls_file("client.key");
+  w = worker_new(fx, "wA", TRUE);
+  api = fx_new_bus(fx, "api");
+  sync_bus(api);
+  CALL(&r, sl_bus_dispatch(api, "{\"id\":\"J1\"}", 5000, on_value, &r));
+  g_assert_no_error(r.error);
+  g_assert_cmpint(w->jobs, ==, 1);
+  g_assert_false(sl_bus_is_connected(lacking));
+  result_clear(&r);
+}
+
 /* ---- Registration --------------------------------------------------------------------------- */
 
 typedef void (*FxTest)(Fx *fx, gconstpointer data);
@@ -1612,12 +1892,26 @@ static void add(const char *name, FxTest fn, gboolean local, gboolean redis)
   }
   if (redis) {
     g_autofree char *path = g_strdup_printf("/bus/redis/%s", name);
-    g_test_add(path, Fx, GINT_TO_POINTER(TRUE), fx_setup, fn, fx_teardown);
+    g_autofree char *tls_path = g_strdup_printf("/bus/redis-tls/%s", name);
+    g_test_add(path, Fx, GINT_TO_POINTER(BACKEND_REDIS), fx_setup, fn, fx_teardown);
+    g_test_add(tls_path, Fx, GINT_TO_POINTER(BACKEND_REDIS_TLS), fx_setup, fn, fx_teardown);
   }
+}
+
+static void add_tls(const char *name, FxTest fn)
+{
+  g_autofree char *path = g_strdup_printf("/bus/redis-tls/%s", name);
+  g_test_add(path, Fx, GINT_TO_POINTER(BACKEND_REDIS_TLS), fx_setup, fn, fx_teardown);
 }
 
 int main(int argc, char **argv)
 {
+  char tmp[] = "/tmp/sluice-test-bus-XXXXXX";
+  int rc;
+
+  /* A temp dir of our own, so that counting the tunnels' socket directories counts ours only. */
+  g_assert_nonnull(g_mkdtemp(tmp));
+  g_setenv("TMPDIR", tmp, TRUE);
   g_test_init(&argc, &argv, NULL);
   /* A killed redis-server must not take the test with it through SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
@@ -1628,6 +1922,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bus/frames", test_frames);
   g_test_add_func("/bus/job-parse", test_job_parse);
   g_test_add_func("/bus/redis-config-refused", test_redis_config_refused);
+  g_test_add_func("/bus/redis-tls-files", test_redis_tls_files);
 
   add("store-ingress", test_store_ingress, TRUE, TRUE);
   add("store-egress", test_store_egress, TRUE, TRUE);
@@ -1648,5 +1943,10 @@ int main(int argc, char **argv)
   add("server-side", test_redis_server_side, FALSE, TRUE);
   add("auth-db", test_redis_auth_db, FALSE, TRUE);
   add("clusters", test_redis_clusters, FALSE, TRUE);
-  return g_test_run();
+  add_tls("trust", test_tls_trust);
+  add_tls("client-cert", test_tls_client_cert);
+  rc = g_test_run();
+  tls_certs_remove();
+  g_rmdir(tmp);
+  return rc;
 }

@@ -384,6 +384,45 @@ static void test_unknown_key_no_hint(void)
   assert_one(diags, SL_DIAG_WARNING, SRC ":1: completely_unrelated_thing: unknown key, ignored");
 }
 
+/* redis.tls is a section of typed keys (LiveKit's xtls settings), not a free-form value. */
+static void test_redis_tls_keys(void)
+{
+  g_autoptr(SlConfig) cfg = check_clean("redis:\n"
+                                        "  address: 127.0.0.1:6380\n"
+                                        "  use_tls: true\n"
+                                        "  tls:\n"
+                                        "    enabled: true\n"
+                                        "    insecure: false\n"
+                                        "    server_name: redis.internal\n"
+                                        "    ca_cert_file: /etc/ca.pem\n"
+                                        "    client_cert_file: /etc/client.pem\n"
+                                        "    client_key_file: /etc/client.key\n");
+  g_autoptr(SlConfig) unset = check_clean("redis:\n  address: 127.0.0.1:6380\n");
+  g_autoptr(SlConfig) typo = NULL;
+  g_autoptr(GPtrArray) diags = NULL;
+
+  g_assert_true(sl_config_get_bool(cfg, "redis.tls.enabled"));
+  g_assert_false(sl_config_get_bool(cfg, "redis.tls.insecure"));
+  g_assert_cmpstr(sl_config_get_string(cfg, "redis.tls.server_name"), ==, "redis.internal");
+  g_assert_cmpstr(sl_config_get_string(cfg, "redis.tls.ca_cert_file"), ==, "/etc/ca.pem");
+  g_assert_cmpstr(sl_config_get_string(cfg, "redis.tls.client_key_file"), ==, "/etc/client.key");
+  g_assert_cmpuint(sl_config_line(cfg, "redis.tls.client_cert_file"), ==, 9);
+  g_assert_false(sl_config_get_bool(unset, "redis.tls.enabled"));
+  g_assert_false(sl_config_get_bool(unset, "redis.use_tls"));
+  g_assert_null(sl_config_get_string(unset, "redis.tls.ca_cert_file"));
+
+  assert_error("redis:\n  tls:\n    enabled: maybe\n",
+               SRC ":3: redis.tls.enabled: 'maybe' is not true or false");
+  assert_error("redis:\n  tls:\n    ca_cert_file: [a, b]\n",
+               SRC ":3: redis.tls.ca_cert_file: expected a text value, found a list");
+  assert_error("redis:\n  tls: true\n",
+               SRC ":2: redis.tls: expected a mapping of keys, found a single value");
+  g_assert_true(
+      check("redis:\n  tls:\n    enabled: true\n    ca_cert_fil: /etc/ca.pem\n", &typo, &diags));
+  assert_one(diags, SL_DIAG_WARNING,
+             SRC ":4: redis.tls.ca_cert_fil: unknown key, ignored (did you mean 'ca_cert_file'?)");
+}
+
 static void test_unknown_key_nested(void)
 {
   g_autoptr(SlConfig) cfg = NULL;
@@ -1607,6 +1646,7 @@ int main(int argc, char **argv)
   g_test_add_func("/config/bool/spellings", test_bool_spellings);
   g_test_add_func("/config/bool/invalid", test_bool_invalid);
   g_test_add_func("/config/int/range", test_int_range);
+  g_test_add_func("/config/redis-tls-keys", test_redis_tls_keys);
   g_test_add_func("/config/int/not-a-number", test_int_not_a_number);
   g_test_add_func("/config/int/read-as-double", test_int_read_as_double);
   g_test_add_func("/config/double/range", test_double_range);

@@ -9,8 +9,13 @@
         redis.restart()          # same port, empty (nothing is persisted)
         redis.command("KEYS", "sluice:*")
 
+    pki = TestPki(directory)     # a throwaway CA, server and client certificates (openssl CLI)
+    with RedisServer(tls=pki, tls_auth_clients=True, password="...") as redis:
+        ...                      # TLS only: --port 0 --tls-port <port>; command() speaks TLS
+
 The server listens on a free loopback port, persists nothing, and is killed when the test ends
-(also at interpreter exit). Only the Python standard library is used.
+(also at interpreter exit). Only the Python standard library is used (and the openssl CLI for
+TestPki).
 """
 import atexit
 import os
@@ -18,12 +23,49 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 
 from sluicetest import free_port
+
+
+class TestPki:
+    """A CA made for one test run, a server certificate it signed for 127.0.0.1 and localhost, a
+    client certificate it signed, and a key that belongs to neither. Nothing is committed: the
+    keys are made here with the openssl CLI, in `directory`."""
+    MISSING = "openssl is not installed"
+    SCRIPT = r"""
+set -e
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+key ca.key; key server.key; key client.key; key other.key
+openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=sluice-e2e-ca
+openssl req -new -key server.key -out server.csr -subj /CN=localhost
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.pem
+openssl req -new -key client.key -out client.csr -subj /CN=sluice-e2e-client
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
+"""
+
+    @staticmethod
+    def available():
+        return shutil.which("openssl") is not None
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        subprocess.run(["sh", "-c", self.SCRIPT], cwd=directory, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    @property
+    def ca(self):
+        return self.path("ca.pem")
 
 
 class RedisServer:
@@ -33,9 +75,14 @@ class RedisServer:
     def available():
         return shutil.which("redis-server") is not None
 
-    def __init__(self, port=None, extra_args=()):
+    def __init__(self, port=None, extra_args=(), tls=None, tls_auth_clients=False, password=None):
+        """With `tls` (a TestPki) the server speaks TLS only, on `port`; with `tls_auth_clients`
+        it wants a client certificate signed by the same CA. `password`: requirepass."""
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.tls = tls
+        self.tls_auth_clients = tls_auth_clients
+        self.password = password
         self.dir = tempfile.mkdtemp(prefix="sluice-redis-")
         self.proc = None
         self.log = []
@@ -46,8 +93,18 @@ class RedisServer:
         return "127.0.0.1:%d" % self.port
 
     def start(self, timeout=10):
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.dir] + self.extra_args
+        if self.tls:
+            listen = ["--port", "0", "--tls-port", str(self.port),
+                      "--tls-cert-file", self.tls.path("server.pem"),
+                      "--tls-key-file", self.tls.path("server.key"),
+                      "--tls-ca-cert-file", self.tls.ca,
+                      "--tls-auth-clients", "yes" if self.tls_auth_clients else "no"]
+        else:
+            listen = ["--port", str(self.port)]
+        if self.password:
+            listen += ["--requirepass", self.password]
+        args = ["redis-server"] + listen + ["--bind", "127.0.0.1", "--save", "",
+                                            "--appendonly", "no", "--dir", self.dir] + self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         seen = b""
@@ -91,14 +148,19 @@ class RedisServer:
 
     def command(self, *args, timeout=5):
         """Runs one command and returns its reply (str, int, list or None); raises on an error
-        reply."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            payload = b"*%d\r\n" % len(args)
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                payload += b"$%d\r\n%s\r\n" % (len(a), a)
-            s.sendall(payload)
-            return _read_reply(s.makefile("rb"))
+        reply. Speaks TLS (with the client certificate) and AUTH when the server wants them."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as raw:
+            s = raw
+            if self.tls:
+                ctx = ssl.create_default_context(cafile=self.tls.ca)
+                ctx.load_cert_chain(self.tls.path("client.pem"), self.tls.path("client.key"))
+                s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+            f = s.makefile("rb")
+            if self.password:
+                s.sendall(_encode(["AUTH", self.password]))
+                _read_reply(f)
+            s.sendall(_encode(args))
+            return _read_reply(f)
 
     def __enter__(self):
         return self.start()
@@ -106,6 +168,14 @@ class RedisServer:
     def __exit__(self, *exc):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _encode(args):
+    payload = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        payload += b"$%d\r\n%s\r\n" % (len(a), a)
+    return payload
 
 
 def _read_reply(f):
@@ -138,3 +208,9 @@ if __name__ == "__main__":
         r.restart()
         assert r.command("GET", "k") is None
         print("ok: redis-server on", r.address)
+    if TestPki.available():
+        pki = TestPki(tempfile.mkdtemp(prefix="sluice-pki-"))
+        with RedisServer(tls=pki, tls_auth_clients=True, password="pw-0123") as r:
+            assert r.command("PING") == "PONG"
+            print("ok: redis-server over TLS on", r.address)
+        shutil.rmtree(pki.dir)
