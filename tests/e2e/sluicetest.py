@@ -2,6 +2,10 @@
 
 Only the Python standard library is used, so the tests run on a fresh Debian machine.
 """
+import base64
+import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
@@ -91,6 +95,57 @@ def run(args, env=None, timeout=60, **kw):
     if env:
         e.update(env)
     return subprocess.run(args, env=e, timeout=timeout, capture_output=True, text=True, **kw)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def api_token(key, secret, subject="e2e", video=None):
+    """An HS256 access token as LiveKit's server SDKs make one: iss = the API key, `video` grants
+    (ingress admin and room record unless told otherwise), valid for ten minutes."""
+    now = int(time.time())
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64url(json.dumps({"iss": key, "sub": subject, "nbf": now - 10, "exp": now + 600,
+                                "video": video or {"ingressAdmin": True, "roomRecord": True}}).encode())
+    sig = hmac.new(secret.encode(), ("%s.%s" % (header, claims)).encode(), hashlib.sha256).digest()
+    return "%s.%s.%s" % (header, claims, b64url(sig))
+
+
+class Api:
+    """Twirp JSON calls to the API of workers that share one key and secret. A worker is a dict
+    with its "name" and "api" port."""
+
+    def __init__(self, key, secret, subject="e2e"):
+        self.key, self.secret, self.subject = key, secret, subject
+
+    def twirp(self, worker, service, method, body, timeout=20):
+        """(status, answer) of one call."""
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/twirp/livekit.%s/%s" % (worker["api"], service, method),
+            data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Bearer " + api_token(self.key, self.secret, self.subject)})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read().decode() or "{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode() or "{}")
+
+    def call(self, worker, service, method, body):
+        """The answer of a call that must succeed."""
+        status, answer = self.twirp(worker, service, method, body)
+        assert status == 200, "%s/%s on %s: %d %s" % (service, method, worker["name"], status,
+                                                       answer)
+        return answer
+
+    def ingress(self, worker, ingress_id):
+        items = self.call(worker, "Ingress", "ListIngress", {"ingressId": ingress_id})
+        return (items.get("items") or [None])[0]
+
+    def egress(self, worker, egress_id):
+        items = self.call(worker, "Egress", "ListEgress", {"egressId": egress_id})
+        return (items.get("items") or [None])[0]
 
 
 class Sluice:

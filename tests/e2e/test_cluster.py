@@ -11,22 +11,16 @@ egress EGRESS_FAILED, each naming the dead worker, and the ingress takes a new p
 
 The API is driven over Twirp JSON with an HS256 token made here (LiveKit's format).
 """
-import base64
-import hashlib
-import hmac
-import json
 import os
 import shutil
 import signal
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import media
 from redis_server import RedisServer
-from sluicetest import BUILD, Sluice, Tap, ports, write_config
+from sluicetest import BUILD, Api, Sluice, Tap, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-cluster-")
@@ -39,48 +33,9 @@ REAP_LIMIT = 15.0
 S = {}
 children = []
 
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token():
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iss": KEY, "sub": "cluster-test", "nbf": now - 10,
-                                "exp": now + 600,
-                                "video": {"ingressAdmin": True, "roomRecord": True}}).encode())
-    sig = hmac.new(SECRET.encode(), ("%s.%s" % (header, claims)).encode(), hashlib.sha256).digest()
-    return "%s.%s.%s" % (header, claims, b64url(sig))
-
-
-def twirp(worker, service, method, body, timeout=20):
-    """(status, answer) of one Twirp JSON call to a worker's API."""
-    req = urllib.request.Request(
-        "http://127.0.0.1:%d/twirp/livekit.%s/%s" % (worker["api"], service, method),
-        data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": "Bearer " + token()})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read().decode() or "{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode() or "{}")
-
-
-def call(worker, service, method, body):
-    status, answer = twirp(worker, service, method, body)
-    assert status == 200, "%s/%s on %s: %d %s" % (service, method, worker["name"], status, answer)
-    return answer
-
-
-def ingress_on(worker, ingress_id):
-    items = call(worker, "Ingress", "ListIngress", {"ingressId": ingress_id}).get("items", [])
-    return items[0] if items else None
-
-
-def egress_on(worker, egress_id):
-    items = call(worker, "Egress", "ListEgress", {"egressId": egress_id}).get("items", [])
-    return items[0] if items else None
+API = Api(KEY, SECRET, "cluster-test")
+twirp, call = API.twirp, API.call
+ingress_on, egress_on = API.ingress, API.egress
 
 
 def wait_until(fn, timeout, step=0.2):

@@ -18,21 +18,16 @@ worker that has one and refuses, saying why, the one that has none; a server tha
 TLS 1.1 is refused. Wrong keys stop start-up with file:line: a wrong type, client_cert_file
 without client_key_file, a CA file that does not exist, a key that does not match.
 """
-import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
 import signal
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import media
 from redis_server import RedisServer, TestPki
-from sluicetest import BUILD, Sluice, Tap, http_get, ports, write_config
+from sluicetest import BUILD, Api, Sluice, Tap, http_get, ports, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-redis-tls-e2e-")
@@ -47,47 +42,9 @@ S = {}
 children = []
 workers = []  # every Sluice started, for the password check
 
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token():
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iss": KEY, "sub": "redis-tls-test", "nbf": now - 10,
-                                "exp": now + 600,
-                                "video": {"ingressAdmin": True, "roomRecord": True}}).encode())
-    sig = hmac.new(SECRET.encode(), ("%s.%s" % (header, claims)).encode(), hashlib.sha256).digest()
-    return "%s.%s.%s" % (header, claims, b64url(sig))
-
-
-def twirp(worker, service, method, body, timeout=20):
-    req = urllib.request.Request(
-        "http://127.0.0.1:%d/twirp/livekit.%s/%s" % (worker["api"], service, method),
-        data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": "Bearer " + token()})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read().decode() or "{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode() or "{}")
-
-
-def call(worker, service, method, body):
-    status, answer = twirp(worker, service, method, body)
-    assert status == 200, "%s/%s on %s: %d %s" % (service, method, worker["name"], status, answer)
-    return answer
-
-
-def ingress_on(worker, ingress_id):
-    items = call(worker, "Ingress", "ListIngress", {"ingressId": ingress_id}).get("items", [])
-    return items[0] if items else None
-
-
-def egress_on(worker, egress_id):
-    items = call(worker, "Egress", "ListEgress", {"egressId": egress_id}).get("items", [])
-    return items[0] if items else None
+API = Api(KEY, SECRET, "redis-tls-test")
+twirp, call = API.twirp, API.call
+ingress_on, egress_on = API.ingress, API.egress
 
 
 def status_of(info):
