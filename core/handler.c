@@ -635,6 +635,17 @@ static Output *output_of(Handler *h, GstObject *src, gboolean spent)
   return NULL;
 }
 
+/* What an output's result says of its failure: GStreamer's message and, when its debug text
+ * ends with the system's own words ("…GstFileSink:sink:\nError while writing to file
+ * descriptor 10: No space left on device"), those words, which are what a person needs to act. */
+static char *error_reason(const GError *err, const char *dbg)
+{
+  const char *nl = dbg ? strrchr(dbg, '\n') : NULL;
+  if (nl == NULL || nl[1] == '\0' || strstr(err->message, nl + 1) != NULL)
+    return g_strdup(err->message);
+  return g_strdup_printf("%s (%s)", err->message, nl + 1);
+}
+
 /* Takes a failed output out of the pipeline; the tee goes on feeding the others. */
 static void remove_output(Handler *h, Output *o)
 {
@@ -768,9 +779,10 @@ static gboolean on_bus(GstBus *bus, GstMessage *m, gpointer data)
       sl_debug(h->component, "%s output %s, already removed: %s", o->type, o->id, err->message);
     } else if (o != NULL) {
       /* Outputs fail alone: the recording of the others goes on. */
+      g_autofree char *reason = error_reason(err, dbg);
       sl_error(h->component, "%s output %s failed: %s (%s)", o->type, o->id, err->message,
                dbg ? dbg : "no detail");
-      finish_output(h, o, err->message);
+      finish_output(h, o, reason);
     } else {
       fail(h, "%s", err->message);
       sl_debug(h->component, "%s", dbg ? dbg : "");

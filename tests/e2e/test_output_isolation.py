@@ -75,8 +75,10 @@ def test_failing_file_output_leaves_segments_recording():
                                    ["-re", "-i", src], name="ffmpeg-iso", directory=WORK)
         assert s.wait_for("ENDPOINT_PUBLISHING", 20), "never publishing:\n" + s.log()
         # the recording outgrows the limit: that output fails, with the reason
-        assert wait_re(s, r"file output \S+ (failed|removed): .+", 20), \
-            "the file output did not fail:\n" + s.log()
+        # ... with the reason a person can act on, not only GStreamer's summary
+        removed = wait_re(s, r"file output \S+ removed: (.+)", 20)
+        assert removed, "the file output did not fail:\n" + s.log()
+        assert "File too large" in removed.group(1), "no reason given: " + removed.group(1)
         failed_at = time.monotonic()
         rc = pub.wait(SECONDS + 30)
         assert rc == 0, "the publisher did not finish cleanly (exit %r): %s\nsluice:\n%s" % (
