@@ -5,78 +5,33 @@
 
 #include <string.h>
 
-typedef struct {
-  S3XmlDoc *doc;
-  guint depth;     /* 1 inside the document element, 2 inside one of its children */
-  char *child;     /* name of the child being read at depth 2 */
-  GString *text;   /* its text so far */
-  gboolean nested; /* the child has elements of its own: not a text field */
-} ParseState;
-
-static void on_start(GMarkupParseContext *ctx, const char *name, const char **attr_names,
-                     const char **attr_values, gpointer user_data, GError **error)
-{
-  ParseState *st = user_data;
-  st->depth++;
-  if (st->depth == 1) {
-    st->doc->root = g_strdup(name);
-  } else if (st->depth == 2) {
-    st->child = g_strdup(name);
-    g_string_truncate(st->text, 0);
-    st->nested = FALSE;
-  } else {
-    st->nested = TRUE;
-  }
-}
-
-static void on_end(GMarkupParseContext *ctx, const char *name, gpointer user_data, GError **error)
-{
-  ParseState *st = user_data;
-  if (st->depth == 2 && st->child != NULL) {
-    if (!st->nested && !g_hash_table_contains(st->doc->fields, st->child))
-      g_hash_table_insert(st->doc->fields, st->child, g_strdup(st->text->str));
-    else
-      g_free(st->child);
-    st->child = NULL;
-  }
-  st->depth--;
-}
-
-static void on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user_data,
-                    GError **error)
-{
-  ParseState *st = user_data;
-  if (st->depth == 2)
-    g_string_append_len(st->text, text, (gssize)len);
-}
-
 S3XmlDoc *s3_xml_parse(const char *body, gsize len, GError **error)
 {
-  static const GMarkupParser parser = {on_start, on_end, on_text, NULL, NULL};
-  ParseState st = {0};
-  GMarkupParseContext *ctx;
-  gboolean ok;
+  g_autoptr(GHashTable) paths = s3_xml_parse_paths(body, len, error);
+  S3XmlDoc *doc;
+  GHashTableIter it;
+  gpointer key, value;
 
-  st.doc = g_new0(S3XmlDoc, 1);
-  st.doc->fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  st.text = g_string_new(NULL);
-  ctx = g_markup_parse_context_new(&parser, 0, &st, NULL);
-  ok = body != NULL && len > 0 && g_markup_parse_context_parse(ctx, body, (gssize)len, error) &&
-       g_markup_parse_context_end_parse(ctx, error);
-  g_markup_parse_context_free(ctx);
-  g_string_free(st.text, TRUE);
-  g_free(st.child);
-  if (ok && st.doc->root == NULL) {
-    g_set_error(error, S3_ERROR, S3_ERROR_PROTOCOL, "the XML document has no element");
-    ok = FALSE;
-  } else if (!ok && (body == NULL || len == 0)) {
-    g_set_error(error, S3_ERROR, S3_ERROR_PROTOCOL, "empty body where XML was expected");
+  if (paths == NULL)
+    return NULL;
+  doc = g_new0(S3XmlDoc, 1);
+  doc->fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  /* Every path starts with the document element; those of one more name are its text-only
+   * children. */
+  g_hash_table_iter_init(&it, paths);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    const char *slash = strchr(key, '/');
+    if (doc->root == NULL)
+      doc->root = slash ? g_strndup(key, (gsize)(slash - (const char *)key)) : g_strdup(key);
+    if (slash != NULL && strchr(slash + 1, '/') == NULL)
+      g_hash_table_insert(doc->fields, g_strdup(slash + 1), g_strdup(value));
   }
-  if (!ok) {
-    s3_xml_doc_free(st.doc);
+  if (doc->root == NULL) {
+    g_set_error(error, S3_ERROR, S3_ERROR_PROTOCOL, "the XML document has no element");
+    s3_xml_doc_free(doc);
     return NULL;
   }
-  return st.doc;
+  return doc;
 }
 
 void s3_xml_doc_free(S3XmlDoc *doc)

@@ -2,11 +2,11 @@
  *
  * Every S3 answer this plugin needs to read is one flat element whose interesting children are
  * text-only: <Error> (Code, Message, RequestId, Region), <InitiateMultipartUploadResult>
- * (UploadId) and <CompleteMultipartUploadResult> (Location, ETag). So that parser keeps the
- * document element's name and the text of its direct children, and nothing else. STS nests
- * deeper (AssumeRoleResponse/AssumeRoleResult/Credentials/AccessKeyId,
- * ErrorResponse/Error/Code), so its answers are read by path: the text of every element that has
- * no element children, keyed by the names from the document element down. It is GLib's GMarkup
+ * (UploadId) and <CompleteMultipartUploadResult> (Location, ETag); STS nests deeper
+ * (AssumeRoleResponse/AssumeRoleResult/Credentials/AccessKeyId, ErrorResponse/Error/Code). One
+ * parser serves both: it keeps the text of every element that has no element children, keyed by
+ * its path from the document element (s3_xml_parse_paths); S3XmlDoc is the view of it that S3's
+ * flat answers need, the document element's name and its text-only children. It is GLib's GMarkup
  * underneath: no new dependency, entities (&quot; in ETags) decoded, an XML declaration and
  * leading whitespace (S3 streams blanks while it assembles a multipart object) accepted.
  *

@@ -148,6 +148,27 @@ class Api:
         return (items.get("items") or [None])[0]
 
 
+def wait_until(fn, timeout, step=0.2):
+    """The first truthy value of fn() within `timeout` s (an AssertionError or OSError counts as
+    none yet), else the last value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        try:
+            value = fn()
+        except (AssertionError, OSError):
+            value = None
+        if value:
+            return value
+        time.sleep(step)
+    return value
+
+
+def status_of(info):
+    """The state of an IngressInfo as a JSON object (None or no state: ENDPOINT_INACTIVE)."""
+    return (info or {}).get("state", {}).get("status", "ENDPOINT_INACTIVE")
+
+
 class Sluice:
     """A running sluice service; stderr is collected line by line."""
 

@@ -20,7 +20,7 @@ import time
 
 import media
 from redis_server import RedisServer
-from sluicetest import BUILD, Api, Sluice, Tap, ports, write_config
+from sluicetest import BUILD, Api, Sluice, Tap, ports, status_of, wait_until, write_config
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-cluster-")
@@ -36,21 +36,6 @@ children = []
 API = Api(KEY, SECRET, "cluster-test")
 twirp, call = API.twirp, API.call
 ingress_on, egress_on = API.ingress, API.egress
-
-
-def wait_until(fn, timeout, step=0.2):
-    """The first truthy value of fn() within `timeout` s, else the last value."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        try:
-            value = fn()
-        except (AssertionError, OSError):
-            value = None
-        if value:
-            return value
-        time.sleep(step)
-    return value
 
 
 def start_worker(name, redis):
@@ -78,10 +63,6 @@ def publish(worker, stream_key, seconds=90):
                              ["-re", "-i", src], directory=WORK, name="ffmpeg-" + worker["name"])
     children.append(p)
     return p
-
-
-def status_of(info):
-    return (info or {}).get("state", {}).get("status", "ENDPOINT_INACTIVE")
 
 
 def test_two_workers_join_one_redis():

@@ -27,7 +27,8 @@ import time
 
 import media
 from redis_server import RedisServer, TestPki
-from sluicetest import BUILD, Api, Sluice, Tap, http_get, ports, write_config
+from sluicetest import (BUILD, Api, Sluice, Tap, http_get, ports, status_of, wait_until,
+                        write_config)
 
 t = Tap()
 WORK = tempfile.mkdtemp(prefix="sluice-redis-tls-e2e-")
@@ -45,24 +46,6 @@ workers = []  # every Sluice started, for the password check
 API = Api(KEY, SECRET, "redis-tls-test")
 twirp, call = API.twirp, API.call
 ingress_on, egress_on = API.ingress, API.egress
-
-
-def status_of(info):
-    return (info or {}).get("state", {}).get("status", "ENDPOINT_INACTIVE")
-
-
-def wait_until(fn, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        try:
-            value = fn()
-        except (AssertionError, OSError):
-            value = None
-        if value:
-            return value
-        time.sleep(step)
-    return value
 
 
 def redis_yaml(address, tls, password=PASSWORD):

@@ -291,12 +291,13 @@ class Proxy:
             self._send(h, resp.status, headers, rbody, head)
 
 
-def botocore_signature_ok(req, secret):
-    """Recomputes the signature of a recorded request with botocore's S3 signer, over exactly the
-    headers the request says it signed. Returns (ok, detail)."""
+def botocore_signature_ok(req, secret, service="s3"):
+    """Recomputes the signature of a recorded request with botocore's signer (S3's for "s3", the
+    generic SigV4 one for "sts"), over exactly the headers the request says it signed. Returns
+    (ok, detail)."""
     auth = req.header("Authorization") or ""
-    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, "
-                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth)
+    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/%s/aws4_request, "
+                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})" % service, auth)
     if not m:
         return False, "malformed Authorization: %r" % auth
     key_id, _, region, signed, signature = m.groups()
@@ -306,36 +307,17 @@ def botocore_signature_ok(req, secret):
         if value is None:
             return False, "signed header %s was not sent" % name
         headers[name] = value
-    for name in ("host", "x-amz-date", "x-amz-content-sha256"):
-        if name not in headers:
-            return False, "%s is not signed" % name
-    if req.header("x-amz-security-token") is not None and "x-amz-security-token" not in headers:
-        return False, "the session token is sent but not signed"
+    if service == "s3":
+        for name in ("host", "x-amz-date", "x-amz-content-sha256"):
+            if name not in headers:
+                return False, "%s is not signed" % name
+        if req.header("x-amz-security-token") is not None and "x-amz-security-token" not in headers:
+            return False, "the session token is sent but not signed"
     r = AWSRequest(method=req.method, url="http://%s%s" % (req.host, req.path), headers=headers,
                    data=req.body)
     r.context["timestamp"] = headers["x-amz-date"]
-    signer = S3SigV4Auth(Credentials(key_id, secret), "s3", region)
-    expected = signer.signature(signer.string_to_sign(r, signer.canonical_request(r)), r)
-    return expected == signature, "%r: botocore %s, sluice %s" % (req, expected, signature)
-
-
-def botocore_sts_signature_ok(req, secret):
-    """The same for an STS request (botocore's generic SigV4 signer, service "sts")."""
-    auth = req.header("Authorization") or ""
-    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sts/aws4_request, "
-                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth)
-    if not m:
-        return False, "malformed Authorization: %r" % auth
-    key_id, _, region, signed, signature = m.groups()
-    headers = {}
-    for name in signed.split(";"):
-        if req.header(name) is None:
-            return False, "signed header %s was not sent" % name
-        headers[name] = req.header(name)
-    r = AWSRequest(method=req.method, url="http://%s%s" % (req.host, req.path), headers=headers,
-                   data=req.body)
-    r.context["timestamp"] = headers["x-amz-date"]
-    signer = SigV4Auth(Credentials(key_id, secret), "sts", region)
+    signer = (S3SigV4Auth if service == "s3" else SigV4Auth)(Credentials(key_id, secret), service,
+                                                            region)
     expected = signer.signature(signer.string_to_sign(r, signer.canonical_request(r)), r)
     return expected == signature, "%r: botocore %s, sluice %s" % (req, expected, signature)
 
@@ -685,7 +667,7 @@ def main():
         check("/us-east-1/sts/aws4_request," in q.header("Authorization"), "not signed for sts",
               q.header("Authorization"))
         check(q.header("X-Amz-Security-Token") is None, "a token with static base credentials", q)
-        ok, detail = botocore_sts_signature_ok(q, role["secret"])
+        ok, detail = botocore_signature_ok(q, role["secret"], "sts")
         check(ok, "AssumeRole signature differs from botocore's", detail)
 
     def check_signed_with(reqs, issued):
